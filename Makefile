@@ -1,0 +1,88 @@
+# Policy-corpus analysis. `make help` lists the targets.
+#
+# Rules name real files, so `make report` rebuilds only what is stale: a change to the tokeniser
+# reruns tokens and everything after it, not the parser. The first target that needs Python makes
+# the virtual environment (.venv) when it is missing.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export ANALYSIS_NO_PROGRESS ?=
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+RAW := $(sort $(wildcard data/raw/*.txt))
+PROC := data/processed
+TABLES := reports/tables
+FIGURES := reports/figures
+PKG := src/analysis
+CORE_SRC := $(PKG)/__init__.py $(PKG)/config.py $(PKG)/tables.py $(PKG)/errors.py $(PKG)/script.py
+PLOT_SRC := $(wildcard $(PKG)/plots/__init__.py)
+
+PARSE_SRC := $(CORE_SRC) $(wildcard $(PKG)/parse.py $(PKG)/decode.py $(PKG)/docnumber.py $(PKG)/registry.py $(PKG)/resources/issuers.csv)
+TOKENS_SRC := $(CORE_SRC) $(wildcard $(PKG)/tokens.py $(PKG)/resources/userdict.txt $(PKG)/resources/stopwords.txt)
+KEYWORDS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/keywords.py $(PKG)/plots/keywords.py)
+ISSUERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/issuers.py $(PKG)/citations.py $(PKG)/registry.py $(PKG)/resources/issuers.csv $(PKG)/plots/issuers.py)
+CLUSTERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/clusters.py $(PKG)/plots/clusters.py)
+
+PARSED := $(PROC)/policies.csv $(PROC)/policy_issuers.csv $(PROC)/parse_report.csv
+TOKENS := $(PROC)/tokens.parquet
+KEYWORD_OUT := $(TABLES)/keyword_by_year.csv $(TABLES)/keyness_by_year.csv \
+	$(FIGURES)/keyword_trends.png $(FIGURES)/keyword_heatmap.png $(FIGURES)/keyness_by_year.png
+ISSUER_OUT := $(TABLES)/issuer_counts.csv $(TABLES)/issuer_by_year.csv $(TABLES)/issuer_edges.csv \
+	$(TABLES)/issuer_centrality.csv $(TABLES)/doc_prefixes.csv $(TABLES)/policy_citations.csv \
+	$(FIGURES)/issuer_counts.png $(FIGURES)/issuer_by_year.png $(FIGURES)/issuer_network.png \
+	$(FIGURES)/policy_citations.png
+CLUSTER_OUT := $(PROC)/clusters.csv $(TABLES)/cluster_terms.csv $(TABLES)/cluster_k_selection.csv \
+	$(TABLES)/cluster_by_year.csv $(FIGURES)/cluster_k_selection.png $(FIGURES)/cluster_map.png \
+	$(FIGURES)/cluster_by_year.png $(FIGURES)/cluster_terms.png
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: env
+env: $(STAMP) ## create .venv and install the project with its dev extra
+
+$(PARSED) &: $(RAW) $(PARSE_SRC) | $(STAMP)
+	$(PY) -m analysis parse $(RAW) --out $(PROC)
+
+$(TOKENS): $(PROC)/policies.csv $(TOKENS_SRC) | $(STAMP)
+	$(PY) -m analysis tokens $(PROC)
+
+$(KEYWORD_OUT) &: $(TOKENS) $(PROC)/policies.csv $(KEYWORDS_SRC) | $(STAMP)
+	$(PY) -m analysis keywords $(PROC) --tables-dir $(TABLES) --figures-dir $(FIGURES)
+
+$(ISSUER_OUT) &: $(PARSED) $(ISSUERS_SRC) | $(STAMP)
+	$(PY) -m analysis issuers $(PROC) --tables-dir $(TABLES) --figures-dir $(FIGURES)
+
+$(CLUSTER_OUT) &: $(TOKENS) $(PROC)/policies.csv $(CLUSTERS_SRC) | $(STAMP)
+	$(PY) -m analysis clusters $(PROC) --tables-dir $(TABLES) --figures-dir $(FIGURES)
+
+.PHONY: parse tokens report
+parse: $(PARSED) ## parse data/raw/*.txt into data/processed/
+tokens: $(TOKENS) ## segment the policy texts into tokens.parquet
+report: $(KEYWORD_OUT) $(ISSUER_OUT) $(CLUSTER_OUT) ## run the whole analysis on data/raw/ (makes .venv if missing)
+
+.PHONY: test
+test: $(STAMP) ## run the test suite (makes .venv if missing)
+	$(PY) -m pytest
+
+.PHONY: lab
+lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's environment
+	$(VENV)/bin/jupyter lab notebooks/
+
+.PHONY: clean
+clean: ## delete generated data and reports (keeps data/raw and .venv)
+	rm -rf $(PROC)/*.csv $(PROC)/*.parquet $(PROC)/.cache reports/tables reports/figures reports/notebooks reports/index.html

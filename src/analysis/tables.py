@@ -1,0 +1,230 @@
+"""Table schemas, atomic writing, and the validated loaders notebooks use.
+
+Every table the pipeline writes goes through :func:`write_tables`, which validates each frame against
+its schema, writes all files to temporary names beside their targets and only then renames them: a
+run that fails part-way leaves no partial output. CSV files are UTF-8 with a byte-order mark (so a
+spreadsheet opens the Chinese text correctly), LF line endings, and no index column.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+
+CSV_ENCODING = "utf-8-sig"
+
+
+class SchemaError(ValueError):
+    """A table does not match its schema (a bug upstream, or a hand-edited file)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its kind, and the rules every value obeys."""
+
+    name: str
+    kind: str  # "str", "int", "Int64" (nullable int), "float", "bool"
+    nullable: bool = False
+    unique: bool = False
+    pattern: str | None = None  # full-match regex for non-empty str values
+    allowed: tuple[str, ...] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Schema:
+    """An ordered set of columns; extra columns are allowed only if ``strict`` is false."""
+
+    name: str
+    columns: tuple[Column, ...]
+    strict: bool = True
+    unique_together: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_PANDAS_DTYPE = {"str": "str", "int": "int64", "Int64": "Int64", "float": "float64", "bool": "bool"}
+
+POLICIES = Schema(
+    "policies",
+    (
+        Column("policy_id", "str", unique=True, pattern=r"\d{4}-\d{2,}", description="year and position within it, e.g. 2014-03"),
+        Column("year", "int", description="the year heading the policy stands under"),
+        Column("title", "str", description="the policy's own name (heading line, or the 《》 name of its summary)"),
+        Column("document_title", "str", description="formal title of the issuing document, inner titles restored; empty if none given"),
+        Column("doc_number", "str", description="normalised 發文字號, e.g. 國辦發〔2014〕66號; empty when none is given"),
+        Column("doc_prefix", "str", description="the number's issuing-organ code, e.g. 國辦發, 國令, 主席令"),
+        Column("doc_year", "Int64", nullable=True, description="the bracketed year of the number"),
+        Column("doc_serial", "Int64", nullable=True, description="the serial number"),
+        Column("issuers", "str", description="canonical issuing bodies, lead first, joined with ;"),
+        Column("policy_type", "str", description="文種 (通知, 意見, 辦法, …); empty when it cannot be told"),
+        Column("text", "str", description="the cleaned summary paragraph"),
+        Column("source_file", "str", description="file name of the compilation"),
+        Column("source_line", "int", description="1-based line of the policy's first line in the source"),
+    ),
+)
+
+POLICY_ISSUERS = Schema(
+    "policy_issuers",
+    (
+        Column("policy_id", "str", pattern=r"\d{4}-\d{2,}"),
+        Column("issuer", "str", description="canonical name from the issuer registry"),
+        Column("role", "str", allowed=("lead", "joint")),
+        Column("level", "str", description="黨中央, 全國人大, 國務院, 國務院部門, 議事協調機構, …"),
+    ),
+    unique_together=("policy_id", "issuer"),
+)
+
+PARSE_REPORT = Schema(
+    "parse_report",
+    (
+        Column("source_file", "str"),
+        Column("line", "int", description="1-based line number in the source"),
+        Column("kind", "str", allowed=("title", "preamble", "year_heading", "policy_heading", "policy_summary", "trailer", "skipped", "repair")),
+        Column("policy_id", "str", description="the policy the line belongs to; empty otherwise"),
+        Column("detail", "str", description="reason for a skip, or what a repair changed"),
+        Column("raw", "str", description="the line as read (after decoding)"),
+    ),
+    strict=True,
+)
+
+TOKENS = Schema(
+    "tokens",
+    (
+        Column("policy_id", "str"),
+        Column("token", "str"),
+        Column("start", "int"),
+        Column("end", "int"),
+        Column("keyword", "bool"),
+    ),
+)
+
+
+def validate(df: pd.DataFrame, schema: Schema, source: str | Path = "<table>") -> pd.DataFrame:
+    """Check ``df`` against ``schema`` and return it with the schema's column order and dtypes.
+
+    Raises :class:`SchemaError` naming ``source``, the column and the first offending row.
+    """
+    missing = [n for n in schema.names if n not in df.columns]
+    if missing:
+        raise SchemaError(f"{source}: {schema.name} lacks column(s) {', '.join(missing)}")
+    extra = [c for c in df.columns if c not in schema.names]
+    if schema.strict and extra:
+        raise SchemaError(f"{source}: {schema.name} has unexpected column(s) {', '.join(map(str, extra))}")
+    out = df[schema.names + ([] if schema.strict else extra)].copy()
+    for col in schema.columns:
+        values = out[col.name]
+        if not col.nullable and values.isna().any():
+            row = int(values.isna().to_numpy().nonzero()[0][0])
+            raise SchemaError(f"{source}: {schema.name}.{col.name} is empty in row {row + 1}")
+        try:
+            out[col.name] = values.astype(_PANDAS_DTYPE[col.kind])
+        except (TypeError, ValueError) as err:
+            raise SchemaError(f"{source}: {schema.name}.{col.name} is not {col.kind}: {err}") from None
+        values = out[col.name]
+        if col.unique and values.duplicated().any():
+            dup = values[values.duplicated()].iloc[0]
+            raise SchemaError(f"{source}: {schema.name}.{col.name} repeats {dup!r}")
+        if col.pattern is not None:
+            rx = re.compile(col.pattern)
+            bad = [v for v in values.dropna() if v and not rx.fullmatch(v)]
+            if bad:
+                raise SchemaError(f"{source}: {schema.name}.{col.name} value {bad[0]!r} does not match {col.pattern}")
+        if col.allowed is not None:
+            bad = sorted(set(values.dropna()) - set(col.allowed))
+            if bad:
+                raise SchemaError(f"{source}: {schema.name}.{col.name} has unknown value(s) {bad}")
+    if schema.unique_together and out.duplicated(list(schema.unique_together)).any():
+        raise SchemaError(f"{source}: {schema.name} repeats a ({', '.join(schema.unique_together)}) pair")
+    return out.reset_index(drop=True)
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """Serialise ``df`` exactly as every CSV of the project is written (BOM, LF, no index)."""
+    return df.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
+
+
+def _to_bytes(df: pd.DataFrame, path: Path) -> bytes:
+    if path.suffix == ".csv":
+        return to_csv_bytes(df)
+    if path.suffix == ".parquet":
+        import io
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False, engine="pyarrow", compression="zstd")
+        return buf.getvalue()
+    raise ValueError(f"{path}: unsupported table format {path.suffix!r}")
+
+
+def write_tables(outputs: Mapping[Path, pd.DataFrame], schemas: Mapping[Path, Schema] | None = None) -> None:
+    """Validate and write several tables atomically: all of them, or (on any error) none.
+
+    ``schemas`` maps some of the paths to a :class:`Schema`; those frames are validated first.
+    """
+    schemas = schemas or {}
+    payloads: list[tuple[Path, bytes]] = []
+    for path, df in outputs.items():
+        path = Path(path)
+        if path in schemas:
+            df = validate(df, schemas[path], path)
+        payloads.append((path, _to_bytes(df, path)))
+    write_bytes_atomically(payloads)
+
+
+def write_bytes_atomically(payloads: list[tuple[Path, bytes]]) -> None:
+    """Write each ``(path, data)`` to a temporary file, then rename them all into place."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in payloads:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            staged.append((tmp, path))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def read_csv(path: str | Path, schema: Schema | None = None) -> pd.DataFrame:
+    """Read a project CSV (empty strings stay empty strings) and validate it when given a schema."""
+    path = Path(path)
+    dtype = None
+    if schema is not None:
+        dtype = {c.name: ("str" if c.kind == "str" else None) for c in schema.columns}
+        dtype = {k: v for k, v in dtype.items() if v}
+    df = pd.read_csv(path, encoding=CSV_ENCODING, dtype=dtype, keep_default_na=False, na_values={c.name: [""] for c in (schema.columns if schema else ()) if c.kind != "str"} or None)
+    return validate(df, schema, path) if schema is not None else df
+
+
+def load_policies(data_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
+    """The tidy policy table (one row per policy), validated."""
+    return read_csv(Path(data_dir) / config.POLICIES_FILE, POLICIES)
+
+
+def load_policy_issuers(data_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
+    """One row per (policy, issuing body), validated."""
+    return read_csv(Path(data_dir) / config.POLICY_ISSUERS_FILE, POLICY_ISSUERS)
+
+
+def load_parse_report(data_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
+    """Every non-blank raw line and what the parser made of it, validated."""
+    return read_csv(Path(data_dir) / config.PARSE_REPORT_FILE, PARSE_REPORT)
+
+
+def load_tokens(data_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
+    """One row per token (policy_id, token, start, end, keyword), validated."""
+    return validate(pd.read_parquet(Path(data_dir) / config.TOKENS_FILE), TOKENS, Path(data_dir) / config.TOKENS_FILE)
