@@ -18,8 +18,9 @@ Matching runs on the Simplified copy of the text (``analysis.script.to_simplifie
 the same patterns serve both scripts, while ``raw`` and ``prefix`` are slices of the original text.
 
 The prefix is the run of CJK characters right before the bracket (or before 第 for orders). Prose
-can touch it without punctuation (``根據國發〔2015〕50號``, ``印發的通知國辦發〔…``), so function words
-and reporting verbs at its start are peeled off (see ``_PROSE_WORDS``). A run longer than the
+can touch it without punctuation (``根據國發〔2015〕50號``, ``印發的通知國辦發〔…``), so the run is cut
+after its last multi-character prose word and function words at its start are peeled off (see
+``_PROSE_WORDS`` and ``_peel_prose``). A run longer than the
 longest prefix keeps only its last characters. Known limitation: an organ name written flush against
 its own code (``國務院辦公廳國辦發〔2014〕66號``) cannot be told apart from the code by shape alone.
 """
@@ -88,6 +89,8 @@ _MARK = r"[号號]"  # 號 survives t2s only in odd cases; accept both to be saf
 # orders carry longer names (国家互联网信息办公室令, 工业和信息化部令).
 _MAX_PREFIX = 8
 _MAX_ORDER_PREFIX = 15
+# How far back a prefix's run is read before prose is peeled off it (a whole 关于印发…的通知 clause).
+_MAX_RUN = 40
 
 # --- the grammar ---------------------------------------------------------------------------------
 
@@ -96,7 +99,7 @@ _MAX_ORDER_PREFIX = 15
 # _accept_bracketed).
 _BRACKETED = re.compile(
     rf"""
-    (?P<prefix>{_CJK}{{1,{_MAX_PREFIX}}})
+    (?P<prefix>{_CJK}{{1,{_MAX_RUN}}})
     {_BLANK}(?P<open>{_OPEN}){_BLANK}
     (?P<year>(?:[1１][9９]|[2２][0０]){_DIGIT}{{2}}|[一二][〇○零九][〇○零一二三四五六七八九]{{2}})
     {_BLANK}年?{_BLANK}
@@ -112,7 +115,7 @@ _BRACKETED = re.compile(
 # [中华人民共和国]XX令[YEAR年]第N号 — an order. The run before 令 is the issuer (国务院, 国, 主席, 财政部).
 _ORDER = re.compile(
     rf"""
-    (?P<prefix>(?:(?!令){_CJK}){{1,{_MAX_ORDER_PREFIX}}}令)
+    (?P<prefix>(?:(?!令){_CJK}){{1,{_MAX_RUN}}}令)
     {_BLANK}(?:(?P<year>(?:19|20|１９|２０){_DIGIT}{{2}}){_BLANK}年{_BLANK})?
     第{_BLANK}(?P<serial>{_DIGIT}+|{_CN_NUMERAL}){_BLANK}(?P<mark>{_MARK})
     """,
@@ -141,8 +144,19 @@ _STATE_NAME = "中华人民共和国"
 
 
 def _peel_prose(simplified_run: str, keep: int) -> int:
-    """Return how many leading characters of ``simplified_run`` are prose, leaving ≥ ``keep`` chars."""
+    """Return how many leading characters of ``simplified_run`` are prose, leaving ≥ ``keep`` chars.
+
+    Two passes: everything up to the last multi-character prose word anywhere in the run goes
+    (国务院办公厅关于印发的通知|国办发 — such words never occur inside an organ code); then prose
+    words at the start are peeled repeatedly (根据|的|国发). Single characters are peeled only at the
+    start, because some occur inside codes (京经信委发, 工业和信息化部令).
+    """
     cut = 0
+    for word in _PROSE_WORDS:
+        if len(word) > 1:
+            at = simplified_run.rfind(word)
+            if at >= 0 and len(simplified_run) - (at + len(word)) >= keep:
+                cut = max(cut, at + len(word))
     while True:
         rest = simplified_run[cut:]
         for word in _PROSE_WORDS:
@@ -196,13 +210,19 @@ def find_doc_numbers(text: str) -> list[DocNumber]:
         rest = simplified[start : m.end("prefix")]
         if rest.startswith(_STATE_NAME) and len(rest) >= len(_STATE_NAME) + 2:
             prefix_start += len(_STATE_NAME)
+        if m.end("prefix") - prefix_start > _MAX_ORDER_PREFIX:
+            start = prefix_start = m.end("prefix") - _MAX_ORDER_PREFIX
         year = int(m.group("year")) if m.group("year") else None
+        try:
+            serial = _int(m.group("serial"))
+        except ValueError:  # ill-formed Chinese numeral (第十十号): not a number
+            continue
         found.append(
             DocNumber(
                 raw=text[start : m.end()],
                 prefix=text[prefix_start : m.end("prefix")],
                 year=year,
-                serial=_int(m.group("serial")),
+                serial=serial,
                 start=start,
                 end=m.end(),
             )
@@ -214,15 +234,19 @@ def find_doc_numbers(text: str) -> list[DocNumber]:
             continue
         run = m.group("prefix")
         start = m.start("prefix") + _peel_prose(run, keep=1)
+        start = max(start, m.end("prefix") - _MAX_PREFIX)
         if any(a < m.end() and start < b for a, b in taken):
             continue
-        serial = m.group("serial") or m.group("cn_serial")
+        try:
+            year, serial = _int(m.group("year")), _int(m.group("serial") or m.group("cn_serial"))
+        except ValueError:  # ill-formed Chinese numeral (〔2014〕十十号): not a number
+            continue
         found.append(
             DocNumber(
                 raw=text[start : m.end()],
                 prefix=text[start : m.end("prefix")],
-                year=_int(m.group("year")),
-                serial=_int(serial),
+                year=year,
+                serial=serial,
                 start=start,
                 end=m.end(),
             )
