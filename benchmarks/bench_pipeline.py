@@ -1,0 +1,328 @@
+"""Time every pipeline stage on a synthetic corpus, against plain jieba in the same run.
+
+Generates a compilation of ``--policies`` policies (``generate_corpus.py``), then runs the stages
+in this process exactly as ``make`` runs them (``python -m analysis parse|tokens|keywords|clusters``,
+through :func:`analysis.cli.main`, so file reading and writing are timed too), ``--repeat`` times,
+and reports each stage's median. In the same run and on the same policy texts it times the baseline
+the issue sets: plain ``jieba.lcut`` over every policy text (after the same Traditional→Simplified
+conversion the tokens stage does, which is left out of the baseline's time), and the bare
+``rjieba.cut`` over the same texts. Peak memory is the process's maximum resident set size
+(``resource.getrusage``; worker processes are reported separately).
+
+    python benchmarks/bench_pipeline.py --policies 20000 --json reports/benchmarks/bench_20000.json
+    python benchmarks/bench_pipeline.py --summarize reports/benchmarks
+
+``--summarize DIR`` reads every ``bench_*.json`` in DIR and writes ``summary.csv`` and
+``summary.md`` there: per-policy cost of each stage at each size and its ratio to the smallest size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJ_ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(PROJ_ROOT / "src"))
+
+import generate_corpus  # noqa: E402
+
+STAGES = ("parse", "tokens", "keywords", "clusters")
+RAW_NAME = "synthetic_compilation.txt"
+
+
+def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    # Linux reports ru_maxrss in kilobytes.
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def _stage_argv(stage: str, raw: Path, proc: Path, tables: Path, figures: Path, extra: Sequence[str]) -> list[str]:
+    """The command line ``make`` uses for ``stage`` (see the Makefile), plus any extra options."""
+    if stage == "parse":
+        return ["parse", str(raw), "--out", str(proc), *extra]
+    if stage == "tokens":
+        return ["tokens", str(proc), *extra]
+    return [stage, str(proc), "--tables-dir", str(tables), "--figures-dir", str(figures), *extra]
+
+
+def _run_stage(argv: list[str]) -> float:
+    """Run one CLI command in this process and return its wall time; raise if it fails."""
+    from analysis.cli import main as cli_main
+
+    gc.collect()
+    start = time.perf_counter()
+    # Commands print summaries on stdout; keep the benchmark's own table readable.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        status = cli_main(argv)
+    elapsed = time.perf_counter() - start
+    if status:
+        raise RuntimeError(f"python -m analysis {' '.join(argv)} exited with status {status}")
+    return elapsed
+
+
+def _policy_texts(proc: Path, raw: Path, policies: int, seed: int) -> list[str]:
+    """The texts the tokens stage segments: ``policies.csv``'s text column when parse ran, else the
+    generator's summaries (the same paragraphs before the parser's cleaning)."""
+    csv = proc / "policies.csv"
+    if csv.exists():
+        from analysis.tables import load_policies
+
+        return load_policies(proc)["text"].tolist()
+    material = generate_corpus.load_material(_default_source())
+    return [s for _, _, s in generate_corpus.iter_policies(material, policies, seed, material.years)]
+
+
+def _default_source() -> Path:
+    return sorted(generate_corpus.DEFAULT_SOURCE_DIR.glob("*.txt"))[0]
+
+
+def _time_segmenters(texts: list[str]) -> dict[str, float | int | bool]:
+    """Time plain ``jieba.lcut`` and bare ``rjieba.cut`` over every text; check they agree.
+
+    Both get the Simplified text (conversion untimed) and whatever user words the tokens stage
+    registers, so the comparison is like for like. Token lists are counted, not kept, so the
+    baseline adds no memory of its own.
+    """
+    import jieba
+    import rjieba
+
+    from analysis.script import to_simplified
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    _register_user_words(jieba, rjieba)
+    converted = [to_simplified(t) for t in texts]
+    start = time.perf_counter()
+    jieba_tokens = 0
+    for text in converted:
+        jieba_tokens += len(jieba.lcut(text))
+    baseline = time.perf_counter() - start
+    rjieba.cut("")  # loads rjieba's dictionary outside the timing, as jieba.initialize does
+    start = time.perf_counter()
+    rjieba_tokens = 0
+    for text in converted:
+        rjieba_tokens += len(rjieba.cut(text))
+    bare = time.perf_counter() - start
+    # Identity on a sample keeps the check cheap at 200,000 policies; tests compare in full.
+    step = max(1, len(converted) // 2000)
+    identical = all(jieba.lcut(t) == rjieba.cut(t) for t in converted[::step])
+    return {
+        "baseline_jieba_s": baseline,
+        "rjieba_cut_s": bare,
+        "jieba_tokens": jieba_tokens,
+        "rjieba_tokens": rjieba_tokens,
+        "rjieba_identical_on_sample": identical and jieba_tokens == rjieba_tokens,
+    }
+
+
+def _register_user_words(jieba_module, rjieba_module) -> None:
+    """Add the tokens stage's user dictionary to both segmenters when the stage exposes one."""
+    try:
+        from analysis import tokens
+    except ImportError:
+        return
+    loader: Callable | None = getattr(tokens, "load_user_words", None)
+    if loader is None:
+        return
+    for entry in loader():
+        word, freq = (entry, None) if isinstance(entry, str) else (entry[0], entry[1] if len(entry) > 1 else None)
+        from analysis.script import to_simplified
+
+        word = to_simplified(word)
+        jieba_module.add_word(word, freq)
+        rjieba_module.add_word(word, freq)
+
+
+def run_benchmark(policies: int, repeat: int = 3, seed: int = 0, workdir: Path | None = None, stages: Sequence[str] = STAGES, stage_args: dict[str, list[str]] | None = None, baseline: bool = True) -> dict:
+    """Generate a corpus of ``policies`` policies and time each stage ``repeat`` times.
+
+    Returns the result record (see the module docstring); stages whose command does not exist yet
+    are recorded as ``None`` with the reason under ``"skipped"``.
+    """
+    stage_args = stage_args or {}
+    own_dir = workdir is None
+    tmp = Path(tempfile.mkdtemp(prefix="bench_")) if own_dir else Path(workdir)
+    raw, proc, tables, figures = tmp / RAW_NAME, tmp / "processed", tmp / "tables", tmp / "figures"
+    start = time.perf_counter()
+    chars = generate_corpus.write_compilation(raw, policies, seed=seed)
+    generate_s = time.perf_counter() - start
+    times: dict[str, list[float]] = {s: [] for s in stages}
+    rss_after: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    for _ in range(repeat):
+        for stage in stages:
+            if stage in skipped:
+                continue
+            try:
+                times[stage].append(_run_stage(_stage_argv(stage, raw, proc, tables, figures, stage_args.get(stage, []))))
+            except (ModuleNotFoundError, RuntimeError) as err:
+                skipped[stage] = str(err)
+                # later stages read this one's output
+                for later in stages[stages.index(stage) + 1 :]:
+                    skipped.setdefault(later, f"{stage} did not run")
+                break
+            rss_after[stage] = _rss_mb()
+    texts = _policy_texts(proc, raw, policies, seed)
+    text_chars = sum(map(len, texts))
+    seg = _time_segmenters(texts) if baseline else {}
+    medians = {s: (statistics.median(times[s]) if times[s] else None) for s in STAGES if s in times}
+    for s in STAGES:
+        medians.setdefault(s, None)
+    parsed = None
+    if (proc / "policies.csv").exists():
+        from analysis.tables import load_policies
+
+        parsed = len(load_policies(proc))
+    done = [v for v in medians.values() if v is not None]
+    result = {
+        "policies": policies,
+        "parsed_policies": parsed,
+        "chars": chars,
+        "text_chars": text_chars,
+        "repeat": repeat,
+        "seed": seed,
+        "stages": medians,
+        "stage_runs": {s: times.get(s, []) for s in STAGES},
+        "end_to_end_s": sum(done) if len(done) == len(STAGES) else None,
+        "per_policy_ms": {s: (v / policies * 1000 if v is not None else None) for s, v in medians.items()},
+        "baseline_jieba_s": seg.get("baseline_jieba_s"),
+        "rjieba_cut_s": seg.get("rjieba_cut_s"),
+        "segmentation_speedup": _ratio(seg.get("baseline_jieba_s"), medians.get("tokens")),
+        "bare_rjieba_speedup": _ratio(seg.get("baseline_jieba_s"), seg.get("rjieba_cut_s")),
+        "rjieba_identical_on_sample": seg.get("rjieba_identical_on_sample"),
+        "jieba_tokens": seg.get("jieba_tokens"),
+        "peak_rss_mb": _rss_mb(),
+        "peak_rss_children_mb": _rss_mb(resource.RUSAGE_CHILDREN),
+        "rss_after_stage_mb": rss_after,
+        "generate_s": generate_s,
+        "stage_args": {s: list(a) for s, a in stage_args.items()},
+        "skipped": skipped,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    if own_dir:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def _ratio(slow: float | None, fast: float | None) -> float | None:
+    return slow / fast if slow is not None and fast else None
+
+
+def format_table(result: dict) -> str:
+    """A readable table of one benchmark record."""
+    n = result["policies"]
+    rows = [f"{n:,} policies, {result['chars']:,} characters, median of {result['repeat']} run(s)", ""]
+    rows.append(f"{'stage':<22}{'seconds':>10}{'ms/policy':>12}")
+    for stage in STAGES:
+        v = result["stages"].get(stage)
+        rows.append(f"{stage:<22}{_fmt(v, '.2f'):>10}{_fmt(result['per_policy_ms'].get(stage), '.4f'):>12}")
+    rows.append(f"{'end to end':<22}{_fmt(result['end_to_end_s'], '.2f'):>10}")
+    rows.append(f"{'jieba.lcut baseline':<22}{_fmt(result['baseline_jieba_s'], '.2f'):>10}")
+    rows.append(f"{'rjieba.cut (bare)':<22}{_fmt(result['rjieba_cut_s'], '.2f'):>10}")
+    rows.append("")
+    rows.append(f"segmentation speed-up (baseline / tokens stage): {_fmt(result['segmentation_speedup'], '.1f')}x")
+    rows.append(f"bare rjieba speed-up (baseline / rjieba.cut):    {_fmt(result['bare_rjieba_speedup'], '.1f')}x")
+    rows.append(f"peak RSS: {result['peak_rss_mb']:.0f} MB (workers: {result['peak_rss_children_mb']:.0f} MB)")
+    for stage, why in result["skipped"].items():
+        rows.append(f"skipped {stage}: {why}")
+    return "\n".join(rows)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def summarize(directory: Path) -> tuple[Path, Path]:
+    """Write ``summary.csv`` and ``summary.md`` from every ``bench_*.json`` in ``directory``.
+
+    Rows are sorted by size; ``*_cost_ratio`` is the per-policy cost relative to the smallest size
+    (the issue's flatness target is ≤ 1.3).
+    """
+    records = sorted((json.loads(p.read_text(encoding="utf-8")) for p in directory.glob("bench_*.json")), key=lambda r: r["policies"])
+    if not records:
+        raise SystemExit(f"{directory}: no bench_*.json to summarise")
+    base = records[0]
+    header = ["policies", "chars", *[f"{s}_s" for s in STAGES], "end_to_end_s", "baseline_jieba_s", "segmentation_speedup", "peak_rss_mb", *[f"{s}_cost_ratio" for s in STAGES], "end_to_end_cost_ratio"]
+    lines = [",".join(header)]
+    md = ["| policies | parse s | tokens s | keywords s | clusters s | end to end s | jieba.lcut s | speed-up | peak RSS MB | cost/policy vs smallest |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in records:
+        ratios = [_cost_ratio(r, base, s) for s in STAGES]
+        e2e = _cost_ratio(r, base, None)
+        row = [r["policies"], r["chars"], *[r["stages"].get(s) for s in STAGES], r["end_to_end_s"], r["baseline_jieba_s"], r["segmentation_speedup"], r["peak_rss_mb"], *ratios, e2e]
+        lines.append(",".join("" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row))
+        md.append("| " + " | ".join([f"{r['policies']:,}", *[_fmt(r["stages"].get(s), ".2f") for s in STAGES], _fmt(r["end_to_end_s"], ".1f"), _fmt(r["baseline_jieba_s"], ".1f"), _fmt(r["segmentation_speedup"], ".1f") + "×", f"{r['peak_rss_mb']:.0f}", _fmt(e2e, ".2f")]) + " |")
+    csv_path, md_path = directory / "summary.csv", directory / "summary.md"
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    return csv_path, md_path
+
+
+def _cost_ratio(record: dict, base: dict, stage: str | None) -> float | None:
+    now = record["end_to_end_s"] if stage is None else record["stages"].get(stage)
+    then = base["end_to_end_s"] if stage is None else base["stages"].get(stage)
+    if now is None or not then:
+        return None
+    return (now / record["policies"]) / (then / base["policies"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.strip().splitlines()[0],
+        epilog="Example: python benchmarks/bench_pipeline.py --policies 2000 --json /tmp/bench.json --repeat 3",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--policies", "-n", type=int, help="size of the synthetic corpus")
+    parser.add_argument("--json", type=Path, help="write the result record here")
+    parser.add_argument("--repeat", "-r", type=int, default=3, help="runs per stage; the median is reported")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the corpus and outputs here (default: a temporary folder, deleted)")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to time, in pipeline order")
+    parser.add_argument("--stage-args", action="append", default=[], metavar="STAGE=ARGS", help="extra options for one stage, e.g. tokens='--engine local --workers 2'")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the jieba.lcut baseline (it is slow at large sizes)")
+    parser.add_argument("--summarize", type=Path, metavar="DIR", help="instead of running, summarise DIR/bench_*.json into summary.csv and summary.md")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.summarize:
+        for path in summarize(args.summarize):
+            print(path)
+        print((args.summarize / "summary.md").read_text(encoding="utf-8"))
+        return 0
+    if not args.policies or args.policies < 1:
+        parser.error("--policies N (N ≥ 1) is required unless --summarize is given")
+    stage_args: dict[str, list[str]] = {}
+    for spec in args.stage_args:
+        stage, _, rest = spec.partition("=")
+        if stage not in STAGES:
+            parser.error(f"--stage-args: unknown stage {stage!r}")
+        stage_args[stage] = rest.split()
+    stages = [s for s in STAGES if s in args.stages]
+    result = run_benchmark(args.policies, args.repeat, args.seed, args.workdir, stages, stage_args, not args.no_baseline)
+    print(format_table(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
