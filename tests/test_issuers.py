@@ -247,3 +247,42 @@ def seed_outputs(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "analysis", "parse", str(SEED), "--out", str(base / "proc")], check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "analysis", "issuers", str(base / "proc"), "--tables-dir", str(base / "t"), "--figures-dir", str(base / "f")], check=True, capture_output=True)
     return base
+
+
+def test_seed_edges_are_exactly_the_co_issued_pairs(seed_outputs):
+    pi = read_csv(seed_outputs / "proc" / "policy_issuers.csv", POLICY_ISSUERS)
+    edges = read_csv(seed_outputs / "t" / "issuer_edges.csv")
+    got = {(a, b): int(w) for a, b, w in zip(edges["issuer_a"], edges["issuer_b"], edges["weight"])}
+    assert got == _independent_edges(pi)
+    # Read off the seed: the 2016 strategy outline, the 2018 and 2019 opinions are joint
+    # 中共中央辦公廳/國務院辦公廳 documents; the 2017 catalogue guide is by 國家發展改革委 and 中央網信辦.
+    assert got[("中共中央辦公廳", "國務院辦公廳")] == 3
+    assert got[("中央網信辦", "國家發展改革委")] == 1
+
+
+def test_seed_counts_agree_across_tables(seed_outputs):
+    proc, t = seed_outputs / "proc", seed_outputs / "t"
+    policies = read_csv(proc / "policies.csv", POLICIES)
+    pi = read_csv(proc / "policy_issuers.csv", POLICY_ISSUERS)
+    counts = read_csv(t / "issuer_counts.csv")
+    assert counts["total"].sum() == len(pi)
+    assert (counts["lead"] + counts["joint"] == counts["total"]).all()
+    assert counts["lead"].sum() == pi["policy_id"].nunique()  # one lead per policy
+    assert read_csv(t / "issuer_by_year.csv")["policies"].sum() == len(pi)
+    cent = read_csv(t / "issuer_centrality.csv")
+    assert sorted(cent["issuer"]) == sorted(counts["issuer"])
+    edges = read_csv(t / "issuer_edges.csv")
+    assert cent["weighted_degree"].sum() == 2 * edges["weight"].sum()
+    prefixes = read_csv(t / "doc_prefixes.csv")
+    assert prefixes["policies"].sum() == (policies["doc_prefix"] != "").sum()
+
+
+def test_seed_work_plan_cites_the_integration_plan(seed_outputs):
+    policies = read_csv(seed_outputs / "proc" / "policies.csv", POLICIES)
+    cites = read_csv(seed_outputs / "t" / "policy_citations.csv", None).fillna("")
+    plan = policies.loc[policies["title"] == "政務信息系統整合共享實施方案", "policy_id"].tolist()
+    work = policies.loc[policies["title"].str.startswith("加快推進落實"), "policy_id"].tolist()
+    assert len(plan) == 1 and len(work) == 1
+    assert ((cites["citing_policy_id"] == work[0]) & (cites["cited_policy_id"] == plan[0])).sum() == 1
+    # No policy cites itself.
+    assert not (cites["citing_policy_id"] == cites["cited_policy_id"]).any()

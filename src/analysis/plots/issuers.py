@@ -76,7 +76,8 @@ def plot_issuer_by_year(by_year: pd.DataFrame, counts: pd.DataFrame) -> Figure:
         table = table.reindex(range(int(table.index.min()), int(table.index.max()) + 1), fill_value=0)
     order = [i for i in top if i in table.columns] + ([OTHER_LABEL] if OTHER_LABEL in table.columns else [])
     table = table[order]
-    colours = plt.get_cmap("tab10").colors
+    # tab10 without its grey, which is reserved for 其他.
+    colours = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]
     fig, ax = plt.subplots(figsize=(9, 4.8))
     bottom = np.zeros(len(table))
     for k, issuer in enumerate(order):
@@ -147,7 +148,7 @@ def plot_issuer_network(edges: pd.DataFrame, counts: pd.DataFrame, seed: int = 7
         x, y = pos[n]
         ax.annotate(n, (x, y), xytext=(0, -14 - 0.25 * (sizes[nodes.index(n)] ** 0.5)), textcoords="offset points", ha="center", va="top", fontsize=9, bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
     handles = [Patch(color=colours[lvl], label=lvl) for lvl in colours]
-    ax.legend(handles=handles, loc="upper left", fontsize=9, title="層級", title_fontsize=9, frameon=True)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, title="層級", title_fontsize=9, frameon=False)
     if any(graph.degree(n) == 0 for n in nodes) and edge_list:
         ys = [pos[n][1] for n in nodes if graph.degree(n) == 0]
         ax.text(0, max(ys) + 0.2, "（以下機關未與其他機關聯合發文）", ha="center", fontsize=9, color="#555555")
@@ -204,7 +205,7 @@ def plot_policy_citations(citations: pd.DataFrame, policies: pd.DataFrame) -> Fi
     ax.grid(False)
     n_in, n_out = len(inside), int(outside.sum()) if len(outside) else 0
     ax.set_title(f"政策引用（紅弧：引用本彙編內政策 {n_in} 次；灰柱：引用彙編外文件 {n_out} 次）")
-    for side in ("left", "right", "top"):
+    for side in ("left", "right", "top", "bottom"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
     return fig
