@@ -67,6 +67,7 @@ POLICIES = Schema(
         Column("doc_year", "Int64", nullable=True, description="the bracketed year of the number"),
         Column("doc_serial", "Int64", nullable=True, description="the serial number"),
         Column("issuers", "str", description="canonical issuing bodies, lead first, joined with ;"),
+        Column("issuer_count", "int", description="bodies the source says issued it (五部門 counts 5); at least the number named in issuers"),
         Column("policy_type", "str", description="文種 (通知, 意見, 辦法, …); empty when it cannot be told"),
         Column("text", "str", description="the cleaned summary paragraph"),
         Column("source_file", "str", description="file name of the compilation"),
@@ -90,7 +91,7 @@ PARSE_REPORT = Schema(
     (
         Column("source_file", "str"),
         Column("line", "int", description="1-based line number in the source"),
-        Column("kind", "str", allowed=("title", "preamble", "year_heading", "policy_heading", "policy_summary", "trailer", "skipped", "repair")),
+        Column("kind", "str", allowed=("title", "preamble", "year_heading", "policy_heading", "policy_summary", "trailer", "skipped", "repair", "warning")),
         Column("policy_id", "str", description="the policy the line belongs to; empty otherwise"),
         Column("detail", "str", description="reason for a skip, or what a repair changed"),
         Column("raw", "str", description="the line as read (after decoding)"),

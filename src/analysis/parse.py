@@ -1,0 +1,653 @@
+"""Parse compilation files into policies.csv, policy_issuers.csv and parse_report.csv.
+
+A compilation lists policies under year headings (``2014年``); each policy is a short heading line
+(its name) followed by a summary paragraph naming the document, its number (發文字號) and the bodies
+that issued it. A summary with no heading line is a policy of its own. Lines are told apart by their
+shape, never by their content in one particular file, and every non-blank line is accounted for in
+the parse report, as are the repairs of web artifacts (``??`` garbage, stray ``<2014>`` markers,
+spaced ``互聯網 + 政務服務``, trailers such as 分享到:).
+
+All matching runs on a Simplified copy of each line (OpenCC ``t2s`` keeps lengths), so both scripts
+parse alike; every output field is a slice of, or a repair to, the input in its own script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from . import config, tables
+from .decode import read_compilation
+from .docnumber import DocNumber, chinese_numeral_to_int, find_doc_numbers
+from .errors import InputError
+from .registry import IssuerRegistry, load_registry
+from .script import to_simplified
+
+# ---------------------------------------------------------------------------------------------
+# Line shapes (all patterns are written in Simplified script and applied to the t2s copy)
+
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_YEAR_HEADING = re.compile(
+    r"^[（(【\[]?\s*(?P<year>(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*(?:年度?)?\s*[)）】\]]?\s*[:：]?$"
+)
+# A heading is one short line without sentence punctuation outside brackets and quotes.
+_MAX_HEADING_CHARS = 90
+_SENTENCE_PUNCT = set("。，,；;！!？?")
+_QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|\"[^\"]*\"|「[^「」]*」|[（(][^（()）]*[)）]")
+# Web-page furniture that ends an article: everything from the first such line on is trailer.
+_TRAILER = re.compile(
+    r"^(?:【?分享到|【?相关(?:文章|阅读|新闻|链接)|【?责任编辑|【?打印|【?关闭|上一篇|下一篇|返回顶部|扫一扫|版权所有|来源[:：]|【?纠错)"
+)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+# Repairs of web artifacts.
+_GARBAGE = re.compile(r"[?？]{2,}")
+_SPACED_PLUS = re.compile(r"(?<=\S)[ \u3000]*[+＋][ \u3000]*(?=\S)")
+_ANGLE_MARKER = re.compile(r"<([^<>《》]{0,40})>")
+
+# Documents and their titles.
+_TITLE_REF = re.compile(r"《([^《》]+)》")
+_TRAILING_QUALIFIER = re.compile(r"\s*[（(][^（()）]*[)）]\s*$")
+_CLAUSE_BREAK = "。，,；;：:！!？?"
+_LEAD_CONNECTOR = re.compile(r"^(?:根据|依据|按照|据|经|在|由|对)")
+_PUBLISH_VERB = re.compile(r"(?:联合)?(?:印发|转发|公布|发布|颁布|颁发|下发|发出|出台|制定)(?:了|的)?$")
+_ABOUT = "关于"
+_COUNT_OF_BODIES = re.compile(r"^(?P<n>[一二两三四五六七八九十\d]+)(?:个)?(?:部门|部委|单位)(?:等)?")
+_ETC_BODIES = re.compile(r"等(?:[一二两三四五六七八九十\d]+个?)?(?:部门|部委|单位)?$")
+_NAME_SPLIT = re.compile(r"[、，,\s]+")
+_CONJUNCTION = re.compile(r"[和与及]")  # split on these only when the whole name is unknown (国家发展和改革委员会)
+_SWAPPED_ABOUT = re.compile(r"(印发|转发)关于")  # 印發關於X的通知: the page swapped 關於印發
+# Names of bodies end in one of these; an unknown name without one is not taken for an issuer.
+_ORG_SUFFIX = re.compile(r"(?:部|委|局|署|办|厅|院|会|室|组|中心|总局|政府|银行|法院|检察院|党委|委员会|办公室|领导小组)$")
+_EMPTY_SLOT = re.compile(r"(印发|转发)(?=的)")
+_GAP_TO_NUMBER = 6  # characters allowed between a document title and its number: ")(、 文件" …
+
+UNKNOWN_LEVEL = "未登記"
+
+
+@lru_cache(maxsize=4)
+def _load_policy_types(path: Path = config.RESOURCES_DIR / "policy_types.txt") -> tuple[tuple[str, str], ...]:
+    """(simplified, as written) genre names, longest first."""
+    names = [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    return tuple(sorted(((to_simplified(n), n) for n in names), key=lambda p: len(p[0]), reverse=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class _Line:
+    number: int
+    raw: str
+    text: str  # stripped and repaired
+    simple: str  # to_simplified(text)
+    repairs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ParseResult:
+    """The three tables of one parse."""
+
+    policies: pd.DataFrame
+    policy_issuers: pd.DataFrame
+    report: pd.DataFrame
+
+
+@dataclass
+class _Policy:
+    year: int
+    heading: _Line | None
+    summary: list[_Line]
+    index: int = 0
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (report kind, detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Line-level helpers
+
+
+def _clean_line(raw: str) -> tuple[str, list[str]]:
+    """Strip a line and repair web artifacts; return the text and a description of each repair."""
+    text = raw.strip(" \t\u3000\ufeff\u200b")
+    repairs = []
+    if _GARBAGE.search(text):
+        repairs.append(f"removed garbage {', '.join(sorted(set(_GARBAGE.findall(text))))!s}")
+        text = _GARBAGE.sub("", text)
+    spaced = [m.group() for m in _SPACED_PLUS.finditer(text) if m.group().strip() != m.group()]
+    if spaced:
+        text = _SPACED_PLUS.sub(lambda m: m.group().strip(), text)
+        repairs.append("joined spaced '+' (e.g. 互聯網 + 政務服務 → 互聯網+政務服務)")
+    return text, repairs
+
+
+def _year_of_heading(simple: str) -> int | None:
+    m = _YEAR_HEADING.match(simple.translate(_FULLWIDTH_DIGITS))
+    if not m:
+        return None
+    year = m.group("year")
+    return int(year) if year.isdigit() else chinese_numeral_to_int(year)
+
+
+def _is_heading_shape(simple: str) -> bool:
+    if len(simple) > _MAX_HEADING_CHARS:
+        return False
+    bare = _QUOTED.sub("", simple)
+    return not any(ch in _SENTENCE_PUNCT for ch in bare) and not bare.endswith(("：", ":"))
+
+
+def _script_is_simplified(lines: Sequence[str]) -> bool:
+    """True when the file reads as Simplified (t2s changes almost none of its CJK characters)."""
+    text = "".join(lines)
+    cjk = len(_CJK.findall(text))
+    if not cjk:
+        return False
+    changed = sum(1 for a, b in zip(text, to_simplified(text)) if a != b)
+    return changed / cjk < 0.005
+
+
+# ---------------------------------------------------------------------------------------------
+# Document titles
+
+
+def _genre(title_simple: str) -> str:
+    """The genre (文種) a title ends with, as written in the resource file; '' when none."""
+    core = title_simple
+    while True:
+        stripped = _TRAILING_QUALIFIER.sub("", core)
+        if stripped == core:
+            break
+        core = stripped
+    core = core.rstrip("”\"」》 ")
+    for simple, written in _load_policy_types():
+        if core.endswith(simple):
+            return written
+    return ""
+
+
+def _is_document_title(inner_simple: str) -> bool:
+    """A 《…》 naming a document, not a short back-reference such as 《意見》."""
+    genre = _genre(inner_simple)
+    return bool(genre) and len(_TRAILING_QUALIFIER.sub("", inner_simple)) > len(to_simplified(genre)) + 1
+
+
+def _nest(title: str) -> str:
+    """A title placed inside 《》 writes its own inner titles with 〈〉."""
+    return title.replace("《", "〈").replace("》", "〉")
+
+
+def _restore_inner_title(inner: str, heading: str | None) -> tuple[str, str | None]:
+    """Repair a 《…》 whose inner title the web page lost, using the policy's heading.
+
+    Returns the repaired text and a description of the repair (None when nothing changed).
+    """
+    original = inner
+    swapped = _SWAPPED_ABOUT.search(to_simplified(inner))
+    if swapped:
+        verb = inner[swapped.start(): swapped.start() + 2]
+        inner = inner[: swapped.start()] + inner[swapped.start() + 2: swapped.end()] + verb + inner[swapped.end():]
+    fixed, repair = _restore_lost_title(inner, heading)
+    if fixed != original and repair is None:
+        repair = f"restored 《{original}》 → 《{fixed}》"
+    elif repair is not None:
+        repair = f"restored 《{original}》 → 《{fixed}》"
+    return fixed, repair
+
+
+def _restore_lost_title(inner: str, heading: str | None) -> tuple[str, str | None]:
+    if not heading:
+        fixed = _ANGLE_MARKER.sub(lambda m: m.group(1), inner)
+        return fixed, (f"removed marker in 《{inner}》" if fixed != inner else None)
+    h_simple = to_simplified(heading)
+    inner_simple = to_simplified(inner)
+    marker = _ANGLE_MARKER.search(inner)
+    if marker:
+        lost = to_simplified(marker.group(1))
+        replacement = _nest(heading) if h_simple.startswith(lost) else marker.group(1)
+        fixed = inner[: marker.start()] + replacement + inner[marker.end():]
+        return fixed, f"restored 《{inner}》 → 《{fixed}》"
+    slot = _EMPTY_SLOT.search(inner_simple)
+    if slot and h_simple not in inner_simple:
+        fixed = inner[: slot.end()] + _nest(heading) + inner[slot.end():]
+        return fixed, f"restored 《{inner}》 → 《{fixed}》"
+    heading_without_refs = _TITLE_REF.sub("", h_simple)
+    if heading_without_refs != h_simple and inner_simple == heading_without_refs:
+        fixed = _nest(heading)
+        return fixed, f"restored 《{inner}》 → 《{fixed}》"
+    return inner, None
+
+
+def _similarity(a: str, b: str) -> float:
+    if not a or not b:
+        return 0.0
+    if a in b or b in a:
+        return 1.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@dataclass
+class _DocumentMention:
+    start: int  # of 《 in the summary
+    end: int  # after 》 (and after a trailing 的通知 …)
+    inner: str  # restored title inside 《》, as written (inner titles in 〈〉)
+    formal_title: str  # the issuing document's formal title
+    pre: str  # clause text before 《 (as written)
+    pre_start: int
+
+
+def _document_mentions(summary: str, heading: str | None, notes: list[tuple[str, str]]) -> list[_DocumentMention]:
+    """Every 《…》 in ``summary`` that names a document, with inner titles restored."""
+    mentions = []
+    simple = to_simplified(summary)
+    for m in _TITLE_REF.finditer(summary):
+        inner, repair = _restore_inner_title(m.group(1), heading)
+        inner_simple = to_simplified(inner)
+        # A 《X》 followed by 的通知 is the inner document of a notice: 印發《X》的通知.
+        after = simple[m.end():]
+        post = ""
+        for genre_simple, _ in _load_policy_types():
+            if after.startswith("的" + genre_simple):
+                post = summary[m.end(): m.end() + 1 + len(genre_simple)]
+                break
+        if not (_is_document_title(inner_simple) or post):
+            continue
+        if repair:
+            notes.append(("repair", repair))
+        clause_start = max((simple.rfind(ch, 0, m.start()) for ch in _CLAUSE_BREAK), default=-1) + 1
+        pre = summary[clause_start: m.start()]
+        connector = _LEAD_CONNECTOR.match(to_simplified(pre))
+        if connector:
+            pre, clause_start = pre[connector.end():], clause_start + connector.end()
+        pre_simple = to_simplified(pre)
+        if _ABOUT in pre_simple:
+            head = pre
+            count = _COUNT_OF_BODIES.match(pre_simple)
+            if count:
+                head = head[count.end():]
+            formal = head + inner.replace("〈", "《").replace("〉", "》") + post
+        else:
+            formal = inner.replace("〈", "《").replace("〉", "》") + post
+        mentions.append(_DocumentMention(m.start(), m.end() + len(post), inner, formal, pre, clause_start))
+    return mentions
+
+
+def _choose_document(mentions: list[_DocumentMention], heading: str | None, summary_simple: str) -> _DocumentMention | None:
+    """The mention that is the policy's own document: the one most like the heading, else the first
+    one of the opening clause."""
+    if not mentions:
+        return None
+    if heading:
+        h = to_simplified(_TITLE_REF.sub(lambda m: m.group(1), heading))
+        scored = [(_similarity(h, to_simplified(_TITLE_REF.sub(lambda m: m.group(1), m_.formal_title))), -i, m_) for i, m_ in enumerate(mentions)]
+        best_score, _, best = max(scored, key=lambda t: (t[0], t[1]))
+        if best_score >= 0.6:
+            return best
+    first = mentions[0]
+    first_break = min((summary_simple.find(ch) for ch in "。；;" if ch in summary_simple), default=len(summary_simple))
+    return first if first.start < first_break else None
+
+
+def _own_number(numbers: list[DocNumber], doc: _DocumentMention | None, summary_simple: str) -> DocNumber | None:
+    """The policy's own document number: next to its document title, else in the opening sentence."""
+    if doc is not None:
+        for n in numbers:
+            gap = summary_simple[doc.end: n.start]
+            if n.start >= doc.end and len(gap) <= _GAP_TO_NUMBER and "《" not in gap:
+                return n
+            if doc.pre_start <= n.start and n.end <= doc.start:
+                return n
+        return None
+    first_break = min((summary_simple.find(ch) for ch in "。；;" if ch in summary_simple), default=len(summary_simple))
+    before = [n for n in numbers if n.start < first_break and "《" not in summary_simple[: n.start]]
+    return before[0] if before else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Issuers
+
+
+def _names_in(chunk: str) -> tuple[list[str], int]:
+    """Split an issuer clause into body names; also return a stated count (五部門 → 5), else 0."""
+    simple = to_simplified(chunk)
+    count = 0
+    m = _COUNT_OF_BODIES.match(simple)
+    if m:
+        n = m.group("n")
+        count = int(n) if n.isdigit() else chinese_numeral_to_int(n)
+        chunk, simple = chunk[m.end():], simple[m.end():]
+    etc = _ETC_BODIES.search(simple)
+    if etc and etc.group() != "":
+        chunk, simple = chunk[: etc.start()], simple[: etc.start()]
+    names, pos = [], 0
+    for part in _NAME_SPLIT.finditer(simple):
+        names.append(chunk[pos: part.start()])
+        pos = part.end()
+    names.append(chunk[pos:])
+    return [n for n in names if n], count
+
+
+def _resolve_names(names: list[str], registry: IssuerRegistry) -> list[tuple[str, str | None]]:
+    """(name as written, canonical or None) for each name; an unknown name joined by 和/與/及 is
+    split there when every part is a known body."""
+    out: list[tuple[str, str | None]] = []
+    for name in names:
+        canonical = registry.resolve(name)
+        if canonical is None and _CONJUNCTION.search(to_simplified(name)):
+            simple = to_simplified(name)
+            parts, pos = [], 0
+            for m in _CONJUNCTION.finditer(simple):
+                parts.append(name[pos: m.start()])
+                pos = m.end()
+            parts.append(name[pos:])
+            resolved = [(part, registry.resolve(part)) for part in parts]
+            if all(c for _, c in resolved):
+                out.extend(resolved)
+                continue
+        out.append((name, canonical))
+    return out
+
+
+@dataclass
+class _IssuerFinding:
+    names: list[str]  # canonical (registry script), lead first
+    unknown: list[str]  # names kept as written, not in the registry
+    stated_count: int
+
+
+def _find_issuers(doc: _DocumentMention | None, number: DocNumber | None, registry: IssuerRegistry) -> _IssuerFinding:
+    """Issuing bodies: the number's prefix body leads, then the bodies named before the publishing
+    verb or before 關於 in the document title."""
+    chunks: list[str] = []
+    if doc is not None:
+        pre = doc.pre
+        if number is not None and doc.pre_start <= number.start:
+            rel = number.start - doc.pre_start
+            pre = pre[:rel] + pre[rel + len(number.raw):]
+        pre_simple = to_simplified(pre)
+        about = pre_simple.find(_ABOUT)
+        if about >= 0:
+            pre, pre_simple = pre[:about], pre_simple[:about]
+        verb = _PUBLISH_VERB.search(pre_simple)
+        if verb:
+            pre = pre[: verb.start()]
+        chunks.append(pre)
+        inner_simple = to_simplified(doc.formal_title)
+        about = inner_simple.find(_ABOUT)
+        if 0 < about <= 40:
+            chunk = doc.formal_title[:about]
+            verb = _PUBLISH_VERB.search(to_simplified(chunk))
+            chunks.append(chunk[: verb.start()] if verb else chunk)
+    names: list[str] = []
+    unknown: list[str] = []
+    stated = 0
+    if number is not None:
+        body = registry.issuer_for_prefix(number.prefix)
+        if body:
+            names.append(body)
+    for chunk in chunks:
+        found, count = _names_in(chunk)
+        stated = max(stated, count)
+        for name, canonical in _resolve_names(found, registry):
+            if canonical:
+                if canonical not in names:
+                    names.append(canonical)
+            elif _ORG_SUFFIX.search(to_simplified(name)) and len(name) >= 3 and name not in unknown:
+                unknown.append(name)
+    return _IssuerFinding(names, unknown, stated)
+
+
+# ---------------------------------------------------------------------------------------------
+# The parser
+
+
+def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
+    """Assign every line a role; group headings and summaries into policies (in source order)."""
+    report: list[dict] = []
+    policies: list[_Policy] = []
+    state = "start"
+    year: int | None = None
+    pending: _Line | None = None  # a heading waiting for its summary
+
+    def row(line: _Line, kind: str, detail: str = "") -> dict:
+        r = {"source_file": path.name, "line": line.number, "kind": kind, "policy_id": "", "detail": detail, "raw": line.raw}
+        report.append(r)
+        return r
+
+    def flush_heading() -> None:
+        nonlocal pending
+        if pending is not None:
+            policy = _Policy(year, pending, [])  # type: ignore[arg-type]
+            policy.notes.append(("warning", "heading without a summary paragraph"))
+            policies.append(policy)
+            pending = None
+
+    for number, raw in enumerate(lines, 1):
+        text, repairs = _clean_line(raw)
+        if not text:
+            continue
+        line = _Line(number, raw, text, to_simplified(text), repairs)
+        year_here = _year_of_heading(line.simple)
+        if state == "start" and year_here is None:
+            row(line, "title")
+            state = "preamble"
+            continue
+        if state == "body" and _TRAILER.match(line.simple):
+            state = "trailer"
+        if state == "trailer":
+            row(line, "trailer")
+            continue
+        if year_here is not None:
+            flush_heading()
+            year, state = year_here, "body"
+            row(line, "year_heading", str(year_here))
+            continue
+        if state == "preamble":
+            row(line, "preamble")
+            continue
+        if len(_CJK.findall(line.simple)) < 2:
+            row(line, "skipped", "no Chinese text")
+            continue
+        if _is_heading_shape(line.simple):
+            flush_heading()
+            pending = line
+            policy_row = row(line, "policy_heading")
+            policy_row["_line"] = line
+            continue
+        if pending is not None:
+            policies.append(_Policy(year, pending, [line]))  # type: ignore[arg-type]
+            pending = None
+        elif policies and policies[-1].year == year and policies[-1].summary and not _introduces_document(line.simple):
+            policies[-1].summary.append(line)
+        else:
+            policies.append(_Policy(year, None, [line]))  # type: ignore[arg-type]
+        summary_row = row(line, "policy_summary")
+        summary_row["_line"] = line
+    flush_heading()
+    if year is None:
+        raise InputError(path, "no year headings found (expected lines such as 2014年); not a compilation")
+    if not policies:
+        raise InputError(path, "year headings but no policies found")
+    return policies, report
+
+
+def _introduces_document(simple: str) -> bool:
+    """A paragraph that opens by naming a document (a new policy), not one continuing the last."""
+    opening = simple[:60]
+    m = _TITLE_REF.search(opening)
+    return bool(m and _is_document_title(m.group(1))) or bool(find_doc_numbers(simple[:100]))
+
+
+def parse_lines(
+    path: str | Path,
+    lines: list[str],
+    registry: IssuerRegistry | None = None,
+    year_counters: Counter | None = None,
+) -> ParseResult:
+    """Parse the decoded lines of one compilation (a pure function of its arguments).
+
+    ``year_counters`` carries the number of policies already given an id per year, so several files
+    parsed together get unique ids; it is updated in place.
+    """
+    path = Path(path)
+    registry = registry or load_registry()
+    year_counters = Counter() if year_counters is None else year_counters
+    simplified_output = _script_is_simplified(lines)
+
+    def in_script(name: str) -> str:
+        return to_simplified(name) if simplified_output else name
+
+    policies, report = _classify(path, lines)
+    policy_rows, issuer_rows = [], []
+    line_policy: dict[int, str] = {}
+    repairs: list[dict] = []
+    for policy in policies:
+        year_counters[policy.year] += 1
+        policy_id = f"{policy.year}-{year_counters[policy.year]:02d}"
+        heading = policy.heading.text if policy.heading else None
+        summary = "\n".join(line.text for line in policy.summary)
+        summary_simple = to_simplified(summary)
+        notes = policy.notes
+        mentions = _document_mentions(summary, heading, notes)
+        doc = _choose_document(mentions, heading, summary_simple)
+        numbers = find_doc_numbers(summary)
+        number = _own_number(numbers, doc, summary_simple)
+        if number is None and heading:
+            heading_numbers = find_doc_numbers(heading)
+            number = heading_numbers[0] if heading_numbers else None
+        if doc is not None and doc.inner != summary[doc.start + 1: doc.start + 1 + len(doc.inner)]:
+            # write the restored title into the cleaned summary, too
+            close = summary.index("》", doc.start)
+            summary = summary[: doc.start + 1] + doc.inner + summary[close:]
+        title = heading if heading else (doc.inner.replace("〈", "《").replace("〉", "》") if doc else "")
+        if not title:
+            notes.append(("warning", "no heading line and no document title in the summary: title left empty"))
+        finding = _find_issuers(doc, number, registry)
+        if not finding.names and not finding.unknown:
+            notes.append(("warning", "no issuing body found"))
+        for name in finding.unknown:
+            notes.append(("warning", f"issuer not in the registry, kept as written: {name}"))
+        all_issuers = [in_script(n) for n in finding.names] + finding.unknown
+        for i, name in enumerate(all_issuers):
+            level = registry.level(name) if i < len(finding.names) else ""
+            issuer_rows.append(
+                {"policy_id": policy_id, "issuer": name, "role": "lead" if i == 0 else "joint", "level": in_script(level) if level else in_script(UNKNOWN_LEVEL)}
+            )
+        first_line = (policy.heading or policy.summary[0]).number
+        policy_rows.append(
+            {
+                "policy_id": policy_id,
+                "year": policy.year,
+                "title": title,
+                "document_title": doc.formal_title if doc else "",
+                "doc_number": number.normalized if number else "",
+                "doc_prefix": number.prefix if number else "",
+                "doc_year": number.year if number else None,
+                "doc_serial": number.serial if number else None,
+                "issuers": ";".join(all_issuers),
+                "issuer_count": max(len(all_issuers), finding.stated_count),
+                "policy_type": _genre(to_simplified(title)),
+                "text": summary,
+                "source_file": path.name,
+                "source_line": first_line,
+            }
+        )
+        for line in ([policy.heading] if policy.heading else []) + policy.summary:
+            line_policy[line.number] = policy_id
+        anchor = (policy.summary[0] if policy.summary else policy.heading).number  # type: ignore[union-attr]
+        for kind, note in notes:
+            repairs.append({"line": anchor, "policy_id": policy_id, "kind": kind, "detail": note})
+    # every line's row: fill its policy, and add rows for the line-level repairs
+    final_report = []
+    for r in report:
+        line = r.pop("_line", None)
+        r["policy_id"] = line_policy.get(r["line"], "")
+        final_report.append(r)
+        if line is not None:
+            for repair in line.repairs:
+                final_report.append({**r, "kind": "repair", "detail": repair})
+    for rep in repairs:
+        raw = lines[rep["line"] - 1]
+        entry = {"source_file": path.name, "line": rep["line"], "kind": rep["kind"], "policy_id": rep["policy_id"], "detail": rep["detail"], "raw": raw}
+        final_report.append(entry)
+    # a line's own row first, then the repairs and warnings attached to it
+    final_report.sort(key=lambda r: (r["line"], r["kind"] in ("repair", "warning")))
+    return ParseResult(
+        pd.DataFrame(policy_rows, columns=tables.POLICIES.names),
+        pd.DataFrame(issuer_rows, columns=tables.POLICY_ISSUERS.names),
+        pd.DataFrame(final_report, columns=tables.PARSE_REPORT.names),
+    )
+
+
+def parse_compilation(paths: Sequence[str | Path], encoding: str | None = None, registry: IssuerRegistry | None = None) -> ParseResult:
+    """Read, decode and parse one or more compilation files into validated tables.
+
+    Raises :class:`InputError` (naming the file, and the line where it can) on any bad input; no
+    file is written here.
+    """
+    if not paths:
+        raise InputError("<arguments>", "no input files given")
+    registry = registry or load_registry()
+    counters: Counter = Counter()
+    results = []
+    for path in paths:
+        decoded = read_compilation(path, encoding)
+        result = parse_lines(decoded.path, decoded.lines, registry, counters)
+        result.report.loc[result.report["kind"] == "title", "detail"] = f"encoding={decoded.encoding}"
+        results.append(result)
+    policies = pd.concat([r.policies for r in results], ignore_index=True)
+    return ParseResult(
+        tables.validate(policies, tables.POLICIES, "policies"),
+        tables.validate(pd.concat([r.policy_issuers for r in results], ignore_index=True), tables.POLICY_ISSUERS, "policy_issuers"),
+        tables.validate(pd.concat([r.report for r in results], ignore_index=True), tables.PARSE_REPORT, "parse_report"),
+    )
+
+
+def write_parse_result(result: ParseResult, out_dir: str | Path) -> list[Path]:
+    """Write the three tables into ``out_dir`` atomically (all or none); returns their paths."""
+    out_dir = Path(out_dir)
+    outputs = {
+        out_dir / config.POLICIES_FILE: (result.policies, tables.POLICIES),
+        out_dir / config.POLICY_ISSUERS_FILE: (result.policy_issuers, tables.POLICY_ISSUERS),
+        out_dir / config.PARSE_REPORT_FILE: (result.report, tables.PARSE_REPORT),
+    }
+    tables.write_tables({p: df for p, (df, _) in outputs.items()}, {p: s for p, (_, s) in outputs.items()})
+    return list(outputs)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m analysis parse``."""
+    parser.epilog = (
+        "Example: python -m analysis parse data/raw/*.txt --out data/processed\n"
+        "Encodings are detected from the whole file (UTF-8 with or without BOM, GB18030/GBK, Big5/cp950,\n"
+        "UTF-16); --encoding overrides. Bad input prints 'path[:line]: problem' and exits 2, writing nothing."
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="compilation text files (either script)")
+    parser.add_argument("--out", type=Path, default=config.PROCESSED_DIR, metavar="DIR", help=f"output folder (default: {config.PROCESSED_DIR.relative_to(config.PROJ_ROOT)})")
+    parser.add_argument("--encoding", default=None, metavar="ENC", help="input encoding, e.g. gb18030, cp950, utf-16 (default: detect)")
+    parser.add_argument("--issuers", type=Path, default=None, metavar="FILE", help="issuer registry CSV to use instead of the bundled one")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse the files and write the tables; print a one-line summary."""
+    registry = load_registry(args.issuers) if args.issuers else None
+    result = parse_compilation(args.files, args.encoding, registry)
+    write_parse_result(result, args.out)
+    kinds = result.report["kind"].value_counts()
+    print(
+        f"{len(result.policies)} policies from {len(args.files)} file(s) → {args.out}"
+        f" ({kinds.get('repair', 0)} repairs, {kinds.get('skipped', 0)} skipped lines; see {config.PARSE_REPORT_FILE})"
+    )
+    return 0
