@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import tempfile
 from pathlib import Path
 
 import opencc
@@ -20,36 +21,15 @@ T2S = opencc.OpenCC("t2s")
 
 
 def seed_policies(text: str | None = None) -> pd.DataFrame:
-    """A POLICIES-shaped table of the seed, built by a test-only reader independent of the parser.
+    """The policy table of the seed (or of ``text``, a whole compilation) from the project's parser."""
+    from analysis.parse import parse_compilation
 
-    Year headings are ``NNNN年`` lines; a long line (or one opening with 《) is a policy summary, a
-    short line before it its title. Good enough for the bundled file; the real parser does better.
-    """
-    text = SEED.read_text(encoding="utf-8") if text is None else text
-    rows: list[dict[str, object]] = []
-    year, title = None, None
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith(("分享到", "相關文章", "相关文章")):
-            break
-        if re.fullmatch(r"\d{4}年", line):
-            year, title = int(line[:4]), None
-            continue
-        if year is None:
-            continue
-        if len(line) > 60 or line.startswith("《"):
-            n = sum(r["year"] == year for r in rows) + 1
-            rows.append(
-                dict(policy_id=f"{year}-{n:02d}", year=year, title=title or line[:20], document_title="", doc_number="",
-                     doc_prefix="", doc_year=pd.NA, doc_serial=pd.NA, issuers="", policy_type="", text=line,
-                     source_file=SEED.name, source_line=lineno)
-            )
-            title = None
-        else:
-            title = line
-    return pd.DataFrame(rows)
+    if text is None:
+        return parse_compilation([SEED]).policies
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / SEED.name
+        path.write_text(text, encoding="utf-8")
+        return parse_compilation([path]).policies
 
 
 def write_policies(policies: pd.DataFrame, folder: Path) -> Path:
