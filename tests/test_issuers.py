@@ -20,10 +20,13 @@ SEED = ROOT / "data" / "raw" / "egov_policies_2013_2019.txt"
 
 def make_policies(rows: list[dict]) -> pd.DataFrame:
     """A validated policies table from a few fields per row (the rest filled with neutral values)."""
-    base = {"title": "", "document_title": "", "doc_number": "", "doc_prefix": "", "doc_year": None, "doc_serial": None, "issuers": "", "policy_type": "", "text": "", "source_file": "fixture.txt", "source_line": 1}
+    # Neutral values for every column the schema has (it grows as the parser does).
+    neutral = {"str": "", "int": 1, "Int64": None, "float": 0.0, "bool": False}
+    base = {c.name: neutral[c.kind] for c in POLICIES.columns} | {"source_file": "fixture.txt"}
     df = pd.DataFrame([{**base, **r} for r in rows])
-    df["doc_year"] = df["doc_year"].astype("Int64")
-    df["doc_serial"] = df["doc_serial"].astype("Int64")
+    for c in POLICIES.columns:
+        if c.kind == "Int64":
+            df[c.name] = df[c.name].astype("Int64")
     return validate(df, POLICIES)
 
 

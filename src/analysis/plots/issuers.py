@@ -100,24 +100,36 @@ def plot_issuer_by_year(by_year: pd.DataFrame, counts: pd.DataFrame) -> Figure:
 
 
 def _network_layout(graph, seed: int) -> dict:
-    """Connected bodies by a seeded spring layout; isolated ones in a row beneath them."""
+    """Each connected group of bodies by a seeded spring layout, groups side by side (largest first),
+    and the bodies that never co-issued in rows beneath them.
+
+    Laying out groups separately keeps a sparse network compact: one spring layout of several
+    components pushes them to the corners and leaves the middle empty.
+    """
     import networkx as nx
 
+    groups = sorted((sorted(c) for c in nx.connected_components(graph) if len(c) > 1), key=lambda c: (-len(c), c[0]))
     isolated = sorted(n for n in graph.nodes if graph.degree(n) == 0)
-    linked = graph.subgraph([n for n in graph.nodes if graph.degree(n) > 0])
+    per_row = max(1, min(3, len(groups)))
     pos: dict = {}
-    if linked.number_of_nodes():
-        # Nodes in name order so the layout does not depend on insertion order.
-        ordered = nx.Graph()
-        ordered.add_nodes_from(sorted(linked.nodes))
-        ordered.add_edges_from(sorted(linked.edges(data=True)))
-        pos = nx.spring_layout(ordered, seed=seed, weight="weight", k=1.6 / max(1, ordered.number_of_nodes()) ** 0.5)
-        pos = {n: np.asarray(p, dtype=float) for n, p in pos.items()}
-    if isolated:
-        per_row = 4
-        for i, name in enumerate(isolated):
-            row, col = divmod(i, per_row)
-            pos[name] = np.array([-1.2 + 2.4 * (col + 0.5) / per_row, -1.45 - 0.32 * row])
+    for i, members in enumerate(groups):
+        row, col = divmod(i, per_row)
+        sub = nx.Graph()
+        sub.add_nodes_from(members)  # name order: the layout must not depend on insertion order
+        sub.add_edges_from(sorted(graph.subgraph(members).edges(data=True)))
+        local = nx.spring_layout(sub, seed=seed, weight=None, scale=1.0)
+        for name, xy in local.items():
+            pos[name] = np.array([3.0 * col + float(xy[0]), -3.0 * row + float(xy[1])])
+    width = 3.0 * (per_row - 1) + 2.0 if groups else 4.0
+    left = -1.0
+    top = -3.0 * ((len(groups) - 1) // per_row if groups else 0) - 1.9
+    # At least 1.5 units between isolated bodies, so their labels (up to ~10 characters) do not touch.
+    per_line = max(1, min(len(isolated), max(6, int(width // 1.5))))
+    step = max(1.5, width / per_line)
+    start = left + (width - step * (per_line - 1)) / 2
+    for i, name in enumerate(isolated):
+        row, col = divmod(i, per_line)
+        pos[name] = np.array([start + step * col, top - 1.0 * row])
     return pos
 
 
@@ -136,7 +148,9 @@ def plot_issuer_network(edges: pd.DataFrame, counts: pd.DataFrame, seed: int = 7
     colours = level_colours(_level_order(counts))
     info = counts.set_index("issuer")
     nodes = sorted(graph.nodes)
-    fig, ax = plt.subplots(figsize=(10, 8))
+    # Height follows the layout's extent so a sparse network is not lost in white space.
+    ys = [p[1] for p in pos.values()] or [0.0]
+    fig, ax = plt.subplots(figsize=(10, min(10.0, max(4.0, 1.6 * (max(ys) - min(ys)) + 2.5))))
     edge_list = sorted(graph.edges(data="weight"))
     if edge_list:
         nx.draw_networkx_edges(graph, pos, edgelist=[(a, b) for a, b, _ in edge_list], width=[1.5 + 2.5 * w for _, _, w in edge_list], edge_color="#8c8c8c", alpha=0.7, ax=ax)
@@ -151,7 +165,8 @@ def plot_issuer_network(edges: pd.DataFrame, counts: pd.DataFrame, seed: int = 7
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, title="層級", title_fontsize=9, frameon=False)
     if any(graph.degree(n) == 0 for n in nodes) and edge_list:
         ys = [pos[n][1] for n in nodes if graph.degree(n) == 0]
-        ax.text(0, max(ys) + 0.2, "（以下機關未與其他機關聯合發文）", ha="center", fontsize=9, color="#555555")
+        xs = [p[0] for p in pos.values()]
+        ax.text((min(xs) + max(xs)) / 2, max(ys) + 0.45, "未與其他機關聯合發文：", ha="center", fontsize=10, color="#555555")
     ax.set_title("聯合發文網絡（節點大小 = 發文數，連線粗細 = 聯合發文數）")
     ax.margins(0.12)
     ax.set_axis_off()
@@ -185,9 +200,10 @@ def plot_policy_citations(citations: pd.DataFrame, policies: pd.DataFrame) -> Fi
         ax.plot(xs, ys, color="#c44e52", lw=1.6, zorder=2)
         ax.annotate("", xy=(xs[0], ys[0] + 0.02), xytext=(xs[4], ys[4]), arrowprops={"arrowstyle": "-|>", "color": "#c44e52", "lw": 1.6})
     labelled = sorted(set(inside["citing_policy_id"]) | set(inside["cited_policy_id"]))
+    label_y = -0.02 - 0.12 * (int(outside.max()) if len(outside) else 0) - 0.04
     title_of = order.set_index("policy_id")["title"]
     for k, pid in enumerate(labelled):
-        ax.annotate(_short(f"{pid} {title_of[pid]}"), (x_of[pid], 0), xytext=(0, -10), textcoords="offset points", rotation=90, ha="center", va="top", fontsize=8)
+        ax.annotate(_short(f"{pid} {title_of[pid]}"), (x_of[pid], label_y), xytext=(0, -4), textcoords="offset points", rotation=90, ha="center", va="top", fontsize=8)
     for pid, n in outside.items():
         ax.bar(x_of[pid], -0.12 * n, bottom=-0.02, width=0.5, color="#999999", zorder=1)
     # Year boundaries and labels along the top.
