@@ -1,0 +1,647 @@
+"""Topic clusters of policies: TF-IDF over keyword tokens, LSA, KMeans, and k chosen from evidence.
+
+Method (every step deterministic for a given ``random_state``):
+
+1. **Documents.** Each policy is the list of its ``keyword`` tokens from ``tokens.parquet`` (no second
+   tokenisation). Tokens are keyed on their OpenCC-Simplified form, so a corpus mixing Traditional and
+   Simplified compilations counts one word once; terms are shown in their most frequent surface form.
+2. **TF-IDF.** ``TfidfVectorizer`` with a module-level analyzer (it pickles), ``token_pattern=None``,
+   ``lowercase=False``, **sublinear tf** (``1 + log tf``: a word repeated five times in one summary
+   should not outweigh the rest of it) and **min_df = 2** (a term in one policy only cannot bring two
+   policies together; it only adds noise dimensions), smooth idf, L2 rows.
+3. **LSA.** ``TruncatedSVD`` down to ``lsa_components`` dimensions (default: about a third of the
+   policies, at most 100) then ``Normalizer``: merges co-occurring terms, so two summaries that share
+   no exact word but the same vocabulary field still meet. KMeans on unit vectors ≈ cosine KMeans.
+4. **KMeans** for every k in ``[k_min, min(k_max, n_policies - 1)]`` with ``n_init ≥ 10`` and the
+   fixed ``random_state``.
+5. **Evidence per k** (table ``cluster_k_selection.csv``):
+   - ``silhouette``: cosine silhouette of the full fit;
+   - ``null_silhouette`` (mean, sd over ``null_draws``): the same pipeline on a *column-permuted* TF-IDF
+     matrix (each term's weights shuffled across policies: same vocabulary and sparsity, no topic
+     structure). Silhouette rises with k even on noise; the null rises too, so
+     ``silhouette_z = (silhouette - null mean) / null sd`` is the part owed to real structure;
+   - ``stability``: mean pairwise adjusted Rand index between ``seeds`` runs, each fitted on a random
+     ``subsample`` (80 %) of the policies with its own seed and then assigning every policy to the
+     nearest centroid. Re-seeding alone is not enough: with ``n_init = 10`` KMeans finds the same
+     optimum even in pure noise; resampling asks whether the *data* supports the partition.
+6. **Rule.** A k is *supported* when ``stability ≥ stability_min`` (0.8) and ``silhouette_z ≥ z_min``
+   (2). The chosen k is the supported k with the largest ``silhouette_z`` (ties → smaller k). If no k is
+   supported the structure is **weak**: the most stable k is reported (ties → larger silhouette_z,
+   then smaller k) and the ``note`` column and the CLI say so. Clusters are then descriptive groupings,
+   not findings.
+7. **Output per policy**: ``cluster`` (1 = largest), ``label`` (top three terms), ``confidence`` (mean
+   co-assignment with its cluster mates across the stability runs: 1 = always together) and
+   ``distance`` (cosine distance to its cluster centroid). Policies without any keyword term that
+   survives ``min_df`` get cluster 0, label ``（無可用詞）``.
+8. **Top terms**: class-based TF-IDF (c-TF-IDF, as in BERTopic): a term's share of the cluster's keyword
+   tokens times ``log(1 + mean tokens per cluster / the term's total count)``; it favours terms
+   frequent in the cluster and rare elsewhere, computed from raw counts (works with hashing too).
+
+Scale (issue 7): matrices stay sparse up to LSA. Above ``large_corpus`` policies (default 5,000)
+KMeans becomes ``MiniBatchKMeans`` (``n_init = 3``), and silhouette, null and stability are computed on
+a seeded sample of ``sample_size`` policies (default 2,000) with at most 10 stability runs. Above
+``hashing_vocabulary`` distinct terms (default 200,000) the vocabulary is hashed
+(``HashingVectorizer`` + ``TfidfTransformer``, 2**20 features); top terms still come from the tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from . import config
+from .errors import InputError
+from .script import to_simplified
+from .tables import Column, Schema, SchemaError, load_policies, load_tokens, write_tables
+
+UNCLUSTERED = 0
+UNCLUSTERED_LABEL = "（無可用詞）"
+LABEL_TERMS = 3
+LABEL_SEPARATOR = "·"
+
+CLUSTERS = Schema(
+    "clusters",
+    (
+        Column("policy_id", "str", unique=True),
+        Column("cluster", "int", description="1 = largest cluster; 0 = no usable keyword term"),
+        Column("label", "str", description="the cluster's top terms joined with ·"),
+        Column("confidence", "float", description="mean co-assignment with cluster mates over resampled runs"),
+        Column("distance", "float", description="cosine distance to the cluster centroid"),
+    ),
+)
+CLUSTER_TERMS = Schema(
+    "cluster_terms",
+    (
+        Column("cluster", "int"),
+        Column("label", "str"),
+        Column("rank", "int"),
+        Column("term", "str"),
+        Column("weight", "float", description="class-based TF-IDF"),
+        Column("count", "int", description="occurrences in the cluster's policies"),
+    ),
+    unique_together=("cluster", "rank"),
+)
+CLUSTER_K_SELECTION = Schema(
+    "cluster_k_selection",
+    (
+        Column("k", "int", unique=True),
+        Column("silhouette", "float", description="cosine silhouette of the full fit"),
+        Column("null_silhouette", "float", description="mean silhouette on column-permuted TF-IDF"),
+        Column("null_sd", "float"),
+        Column("silhouette_z", "float", description="(silhouette - null) / null sd"),
+        Column("silhouette_excess", "float", description="silhouette - null silhouette"),
+        Column("stability", "float", description="mean pairwise ARI over resampled seeded runs"),
+        Column("stability_sd", "float"),
+        Column("consensus_silhouette", "float", description="cosine silhouette of the consensus partition (the one reported)"),
+        Column("min_cluster_size", "int", description="smallest cluster of the consensus partition"),
+        Column("supported", "bool", description="stability and silhouette_z both pass the rule"),
+        Column("chosen", "bool"),
+        Column("note", "str"),
+    ),
+)
+CLUSTER_BY_YEAR = Schema(
+    "cluster_by_year",
+    (
+        Column("year", "int"),
+        Column("cluster", "int"),
+        Column("label", "str"),
+        Column("policies", "int"),
+        Column("share", "float", description="share of the year's policies"),
+    ),
+    unique_together=("year", "cluster"),
+)
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    """Every knob of :func:`cluster_policies`; the defaults are the documented method."""
+
+    k_min: int = 2
+    k_max: int = 10
+    seeds: int = 20
+    random_state: int = 0
+    n_init: int = 10
+    min_df: int = 2
+    sublinear_tf: bool = True
+    lsa_components: int | None = None  # None → about n/3, at most 100; 0 → no LSA
+    stability_min: float = 0.8
+    z_min: float = 2.0
+    excess_tolerance: float = 0.02
+    subsample: float = 0.8
+    null_draws: int = 8
+    top_terms: int = 10
+    large_corpus: int = 5000
+    sample_size: int = 2000
+    hashing_vocabulary: int = 200_000
+
+
+@dataclass
+class ClusterResult:
+    """Everything one clustering run produces (tables are ready to write)."""
+
+    clusters: pd.DataFrame
+    terms: pd.DataFrame
+    k_selection: pd.DataFrame
+    by_year: pd.DataFrame
+    k: int
+    weak: bool
+    note: str
+    embedding: np.ndarray  # rows align with ``policy_ids`` (clustered policies only)
+    policy_ids: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------
+# documents and vectors
+
+
+def keyword_analyzer(doc: Sequence[str]) -> list[str]:
+    """Analyzer for scikit-learn vectorizers: a document is already its list of keyword keys."""
+    return list(doc)
+
+
+def policy_documents(tokens: pd.DataFrame, policy_ids: Sequence[str]) -> tuple[list[list[str]], dict[str, str]]:
+    """Each policy's keyword tokens as Simplified keys (in text order), and key → display form.
+
+    The display form of a key is its most frequent surface form in the corpus (ties: the smallest
+    string), so a Traditional corpus shows Traditional terms and a mixed one counts each word once.
+    """
+    kw = tokens.loc[tokens["keyword"].astype(bool), ["policy_id", "token", "start"]]
+    kw = kw.sort_values(["policy_id", "start"], kind="stable")
+    surfaces = kw["token"].astype(str)
+    keys = pd.Series([to_simplified(t) for t in surfaces], index=kw.index, dtype="str")
+    by_policy = {pid: list(group) for pid, group in keys.groupby(kw["policy_id"], sort=True)}
+    docs = [by_policy.get(pid, []) for pid in policy_ids]
+    forms = pd.DataFrame({"key": keys, "surface": surfaces}).value_counts().reset_index(name="n")
+    forms = forms.sort_values(["key", "n", "surface"], ascending=[True, False, True], kind="stable")
+    display = dict(zip(forms.drop_duplicates("key")["key"], forms.drop_duplicates("key")["surface"]))
+    return docs, display
+
+
+def tfidf_matrix(docs: Sequence[Sequence[str]], params: ClusterParams) -> sparse.csr_matrix:
+    """Sparse L2-normalised TF-IDF matrix of ``docs`` (sublinear tf, ``min_df``; hashing when huge)."""
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+
+    min_df = min(params.min_df, len(docs))
+    vocabulary = len({t for d in docs for t in d})
+    if vocabulary > params.hashing_vocabulary:
+        hashed = HashingVectorizer(
+            analyzer=keyword_analyzer, token_pattern=None, lowercase=False, n_features=2**20, alternate_sign=False, norm=None
+        ).transform(docs)
+        df = np.bincount(hashed.indices, minlength=hashed.shape[1])
+        hashed = hashed[:, np.flatnonzero(df >= min_df)]
+        return sparse.csr_matrix(TfidfTransformer(sublinear_tf=params.sublinear_tf).fit_transform(hashed))
+    vec = TfidfVectorizer(analyzer=keyword_analyzer, token_pattern=None, lowercase=False, min_df=min_df, sublinear_tf=params.sublinear_tf)
+    try:
+        return sparse.csr_matrix(vec.fit_transform(docs))
+    except ValueError:  # empty vocabulary after min_df
+        return sparse.csr_matrix((len(docs), 0))
+
+
+def _lsa_components(params: ClusterParams, n_docs: int, n_terms: int) -> int:
+    if params.lsa_components is not None:
+        wanted = params.lsa_components
+    else:
+        wanted = min(100, max(2, round(n_docs / 3)))
+    return max(0, min(wanted, n_docs - 1, n_terms - 1))
+
+
+def embed(tfidf: sparse.csr_matrix, params: ClusterParams, n_components: int | None = None) -> np.ndarray:
+    """LSA embedding (TruncatedSVD + L2 normalisation) of a TF-IDF matrix, as a dense array.
+
+    With 0 components the TF-IDF rows themselves are returned (dense; small corpora only).
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.preprocessing import normalize
+
+    if n_components is None:
+        n_components = _lsa_components(params, tfidf.shape[0], tfidf.shape[1])
+    if n_components < 2:
+        return normalize(tfidf).toarray()
+    svd = TruncatedSVD(n_components=n_components, algorithm="randomized", n_iter=7, random_state=params.random_state)
+    return normalize(svd.fit_transform(tfidf))
+
+
+def _permuted(tfidf: sparse.csr_matrix, rng: np.random.Generator) -> sparse.csr_matrix:
+    """Each column's nonzero weights moved to random rows: same terms and sparsity, no co-occurrence."""
+    csc = sparse.csc_matrix(tfidf, copy=True)
+    n = csc.shape[0]
+    for j in range(csc.shape[1]):
+        lo, hi = csc.indptr[j], csc.indptr[j + 1]
+        if hi > lo:
+            csc.indices[lo:hi] = np.sort(rng.choice(n, size=hi - lo, replace=False))
+    from sklearn.preprocessing import normalize
+
+    return sparse.csr_matrix(normalize(csc.tocsr()))
+
+
+# ---------------------------------------------------------------------------------------------
+# KMeans and the evidence for k
+
+
+def _kmeans(k: int, seed: int, params: ClusterParams, n: int):
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    if n > params.large_corpus:
+        return MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=2048, random_state=seed)
+    return KMeans(n_clusters=k, n_init=max(10, params.n_init), random_state=seed)
+
+
+def _silhouette(x: np.ndarray, labels: np.ndarray, params: ClusterParams) -> float:
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
+        return float("nan")
+    return float(silhouette_score(x, labels, metric="cosine"))
+
+
+def _seed_runs(x: np.ndarray, rows: np.ndarray, k: int, params: ClusterParams) -> np.ndarray:
+    """Labelings of all rows of ``x`` by KMeans fitted on ``rows`` with seeds random_state, +1, …"""
+    runs = min(params.seeds, 10) if x.shape[0] > params.large_corpus else params.seeds
+    out = np.empty((runs, x.shape[0]), dtype=np.int64)
+    for r in range(runs):
+        model = _kmeans(k, params.random_state + r, params, x.shape[0]).fit(x[rows])
+        out[r] = model.predict(x)
+    return out
+
+
+def _mean_pairwise_ari(runs: np.ndarray) -> tuple[float, float]:
+    from sklearn.metrics import adjusted_rand_score
+
+    scores = [adjusted_rand_score(runs[i], runs[j]) for i, j in combinations(range(len(runs)), 2)]
+    if not scores:
+        return float("nan"), float("nan")
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _coassociation(runs: np.ndarray) -> np.ndarray:
+    """Share of runs that put each pair of rows in the same cluster."""
+    co = np.zeros((runs.shape[1], runs.shape[1]))
+    for run in runs:
+        co += run[:, None] == run[None, :]
+    return co / len(runs)
+
+
+def consensus_partition(runs: np.ndarray, k: int) -> np.ndarray:
+    """k clusters from average-linkage clustering of 1 - co-association across ``runs`` (rows × items).
+
+    One KMeans run on a small corpus is one draw from an unstable procedure; the consensus keeps the
+    pairs most runs agree on, and it does not depend on which seed came first.
+    """
+    from sklearn.cluster import AgglomerativeClustering
+
+    distance = 1.0 - _coassociation(runs)
+    return AgglomerativeClustering(n_clusters=k, metric="precomputed", linkage="average").fit(distance).labels_.astype(np.int64)
+
+
+def _sample_rows(n: int, params: ClusterParams) -> np.ndarray:
+    """All rows, or a seeded sample of ``sample_size`` rows for corpora above ``large_corpus``."""
+    if n <= params.large_corpus:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(params.random_state).choice(n, size=params.sample_size, replace=False))
+
+
+def k_range(n_policies: int, params: ClusterParams) -> list[int]:
+    """The candidate ks: ``k_min``…``k_max`` capped to ``n_policies - 1`` (empty when n < 3)."""
+    return list(range(max(2, params.k_min), min(params.k_max, n_policies - 1) + 1))
+
+
+@dataclass
+class _Evidence:
+    table: pd.DataFrame
+    runs: dict[int, np.ndarray]  # k → seed runs × all rows
+    consensus: dict[int, np.ndarray]  # k → consensus labels of the sampled rows
+    rows: np.ndarray  # the sampled rows (all rows below ``large_corpus``)
+    x: np.ndarray  # the embedding
+
+
+def select_k(tfidf: sparse.csr_matrix, params: ClusterParams) -> _Evidence:
+    """Fit every candidate k, tabulate the evidence and apply the rule of the module docstring."""
+    from threadpoolctl import threadpool_limits
+
+    n = tfidf.shape[0]
+    ks = k_range(n, params)
+    if not ks:
+        raise ValueError(f"need at least 3 policies with usable terms to cluster, got {n}")
+    n_comp = _lsa_components(params, n, tfidf.shape[1])
+    x = embed(tfidf, params, n_comp)
+    rows = _sample_rows(n, params)
+    xs = x[rows]
+    rng = np.random.default_rng(params.random_state)
+    nulls = [embed(_permuted(tfidf[rows], rng), params, n_comp) for _ in range(params.null_draws)]
+    records, runs, consensus = [], {}, {}
+    # OpenMP start-up dominates KMeans on a few dozen rows; one thread is several times faster there
+    with threadpool_limits(1 if n <= params.large_corpus else None):
+        for k in ks:
+            runs[k] = _seed_runs(x, rows, k, params)
+            first = runs[k][0, rows]
+            sil = _silhouette(xs, first, params)
+            null = [_silhouette(z, _kmeans(k, params.random_state, params, len(rows)).fit(z).labels_, params) for z in nulls]
+            null_mean = float(np.nanmean(null)) if null else float("nan")
+            null_sd = float(np.nanstd(null, ddof=1)) if len(null) > 1 else float("nan")
+            stab, stab_sd = _mean_pairwise_ari(runs[k][:, rows])
+            consensus[k] = consensus_partition(runs[k][:, rows], k)
+            z = (sil - null_mean) / max(null_sd, 1e-3) if not math.isnan(null_sd) else float("nan")
+            records.append(
+                {
+                    "k": k,
+                    "silhouette": sil,
+                    "null_silhouette": null_mean,
+                    "null_sd": null_sd,
+                    "silhouette_z": z,
+                    "stability": stab,
+                    "stability_sd": stab_sd,
+                    "consensus_silhouette": _silhouette(xs, consensus[k], params),
+                    "min_cluster_size": int(np.bincount(consensus[k], minlength=k).min()),
+                }
+            )
+    table = _apply_rule(pd.DataFrame.from_records(records), params)
+    return _Evidence(table=table, runs=runs, consensus=consensus, rows=rows, x=x)
+
+
+def _apply_rule(table: pd.DataFrame, params: ClusterParams) -> pd.DataFrame:
+    """Mark supported ks and the chosen one; fill ``note`` (see the module docstring for the rule)."""
+    table = table.copy()
+    stable = table["stability"] >= params.stability_min
+    above_null = table["silhouette_z"] >= params.z_min
+    table["supported"] = (stable & above_null).fillna(False).astype(bool)
+    notes = []
+    for s, a in zip(stable, above_null):
+        parts = [] if s else [f"unstable (stability < {params.stability_min:g})"]
+        if not a:
+            parts.append(f"silhouette not above permuted null (z < {params.z_min:g})")
+        notes.append("; ".join(parts))
+    table["note"] = notes
+    table["silhouette_excess"] = table["silhouette"] - table["null_silhouette"]
+    if table["supported"].any():
+        ok = table[table["supported"]]
+        best = ok["silhouette_excess"].max()
+        pick = ok[ok["silhouette_excess"] >= best - params.excess_tolerance].sort_values("k").iloc[0]
+        verdict = (
+            f"chosen: smallest k with stability >= {params.stability_min:g}, silhouette_z >= {params.z_min:g} "
+            f"and silhouette - null within {params.excess_tolerance:g} of the best such k"
+        )
+    else:
+        pool = table[above_null.fillna(False)] if above_null.any() else table
+        pick = pool.sort_values(["stability", "k"], ascending=[False, True], kind="stable", na_position="last").iloc[0]
+        verdict = (
+            f"WEAK STRUCTURE: no k has stability >= {params.stability_min:g} and silhouette_z >= "
+            f"{params.z_min:g}; chosen: the most stable k (among ks above the null if any); clusters are descriptive only"
+        )
+    table["chosen"] = table["k"] == pick["k"]
+    table.loc[table["chosen"], "note"] = verdict
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# describing the clusters
+
+
+def _renumber(labels: np.ndarray, ids: Sequence[str]) -> np.ndarray:
+    """Clusters numbered 1… by size (largest first), ties by their first policy id: seed-free names."""
+    order = sorted(np.unique(labels), key=lambda c: (-int((labels == c).sum()), min(i for i, l in zip(ids, labels) if l == c)))
+    mapping = {c: n + 1 for n, c in enumerate(order)}
+    return np.array([mapping[c] for c in labels], dtype=np.int64)
+
+
+def cluster_terms(docs: Sequence[Sequence[str]], clusters: Sequence[int], display: dict[str, str], top: int) -> pd.DataFrame:
+    """Top ``top`` terms per cluster by class-based TF-IDF (see the module docstring)."""
+    counts = pd.DataFrame(
+        [(c, t) for d, c in zip(docs, clusters) if c != UNCLUSTERED for t in d], columns=["cluster", "key"]
+    ).value_counts().rename("count").reset_index()
+    if counts.empty:
+        return pd.DataFrame(columns=["cluster", "rank", "term", "weight", "count"])
+    per_cluster = counts.groupby("cluster")["count"].transform("sum")
+    total = counts.groupby("key")["count"].transform("sum")
+    mean_size = counts["count"].sum() / counts["cluster"].nunique()
+    counts["weight"] = counts["count"] / per_cluster * np.log1p(mean_size / total)
+    counts["term"] = counts["key"].map(display)
+    counts = counts.sort_values(["cluster", "weight", "count", "key"], ascending=[True, False, False, True], kind="stable")
+    counts = counts.groupby("cluster", sort=True).head(top).copy()
+    counts["rank"] = counts.groupby("cluster").cumcount() + 1
+    counts["weight"] = counts["weight"].round(6)
+    return counts[["cluster", "rank", "term", "weight", "count"]].reset_index(drop=True)
+
+
+def _labels(terms: pd.DataFrame) -> dict[int, str]:
+    """A short label per cluster: its top terms, skipping one that merely repeats part of another."""
+    out: dict[int, str] = {}
+    for c, group in terms.groupby("cluster", sort=True):
+        chosen: list[str] = []
+        for term in group.sort_values("rank")["term"]:
+            if any(term in t or t in term for t in chosen):
+                continue
+            chosen.append(term)
+            if len(chosen) == LABEL_TERMS:
+                break
+        out[int(c)] = LABEL_SEPARATOR.join(chosen)
+    return out
+
+
+def _confidence(clusters: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """Per item: the share of (run, cluster mate) pairs in which a seed run put the two together.
+
+    Computed run by run from a cluster × run-label contingency table, so it costs O(items × runs)
+    rather than the items² of a co-association matrix. A singleton scores 1.
+    """
+    out = np.zeros(len(clusters))
+    sizes = np.bincount(clusters)
+    for run in runs:
+        table = pd.crosstab(clusters, run)
+        together = table.to_numpy()[np.searchsorted(table.index, clusters), np.searchsorted(table.columns, run)]
+        mates = sizes[clusters] - 1
+        out += np.where(mates > 0, (together - 1) / np.maximum(mates, 1), 1.0)
+    return out / len(runs)
+
+
+def _assign(x: np.ndarray, rows: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels for every row: the sampled ``rows`` keep theirs, the rest join the nearest centroid."""
+    if len(rows) == x.shape[0]:
+        return labels.copy()
+    centroids = np.vstack([x[rows][labels == c].mean(axis=0) for c in range(labels.max() + 1)])
+    out = np.argmax(x @ centroids.T, axis=1)
+    out[rows] = labels
+    return out
+
+
+def _distances(x: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    out = np.empty(len(clusters))
+    for c in np.unique(clusters):
+        members = clusters == c
+        centroid = x[members].mean(axis=0)
+        norm = np.linalg.norm(centroid)
+        centroid = centroid / norm if norm > 0 else centroid
+        out[members] = 1.0 - x[members] @ centroid
+    return np.clip(out, 0.0, 2.0)
+
+
+def cluster_by_year(clusters: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
+    """Policies per (year, cluster), zeros included, with each cluster's share of its year."""
+    merged = clusters.merge(policies[["policy_id", "year"]], on="policy_id", how="left", validate="one_to_one")
+    labels = clusters.drop_duplicates("cluster").set_index("cluster")["label"]
+    grid = pd.MultiIndex.from_product([sorted(merged["year"].unique()), sorted(labels.index)], names=["year", "cluster"])
+    counts = merged.groupby(["year", "cluster"]).size().reindex(grid, fill_value=0).rename("policies").reset_index()
+    counts["label"] = counts["cluster"].map(labels)
+    counts["share"] = (counts["policies"] / counts.groupby("year")["policies"].transform("sum")).round(6)
+    return counts[["year", "cluster", "label", "policies", "share"]]
+
+
+def cluster_policies(tokens: pd.DataFrame, policies: pd.DataFrame, params: ClusterParams = ClusterParams()) -> ClusterResult:
+    """Cluster the policies of ``policies`` on their keyword tokens; see the module docstring.
+
+    Raises ``ValueError`` when fewer than three policies have a usable term.
+    """
+    ids = sorted(policies["policy_id"].astype(str))
+    docs, display = policy_documents(tokens, ids)
+    tfidf = tfidf_matrix(docs, params)
+    usable = np.asarray(tfidf.getnnz(axis=1) > 0)
+    used_ids = [i for i, u in zip(ids, usable) if u]
+    x_tfidf = tfidf[np.flatnonzero(usable)]
+    evidence = select_k(x_tfidf, params)
+    table = evidence.table
+    k = int(table.loc[table["chosen"], "k"].iloc[0])
+    weak = not bool(table["supported"].any())
+    note = str(table.loc[table["chosen"], "note"].iloc[0])
+
+    final = _assign(evidence.x, evidence.rows, evidence.consensus[k])
+    final = _renumber(final, used_ids)
+    all_clusters = np.full(len(ids), UNCLUSTERED, dtype=np.int64)
+    all_clusters[usable] = final
+    terms = cluster_terms(docs, all_clusters, display, params.top_terms)
+    label_of = _labels(terms)
+    label_of[UNCLUSTERED] = UNCLUSTERED_LABEL
+    terms.insert(1, "label", terms["cluster"].map(label_of))
+
+    confidence = np.zeros(len(ids))
+    distance = np.ones(len(ids))
+    confidence[usable] = _confidence(final, evidence.runs[k])
+    distance[usable] = _distances(evidence.x, final)
+    clusters = pd.DataFrame(
+        {
+            "policy_id": ids,
+            "cluster": all_clusters,
+            "label": [label_of[c] for c in all_clusters],
+            "confidence": np.round(confidence, 6),
+            "distance": np.round(distance, 6),
+        }
+    )
+    for col in ("silhouette", "null_silhouette", "null_sd", "silhouette_z", "silhouette_excess", "stability", "stability_sd", "consensus_silhouette"):
+        table[col] = table[col].round(6)
+    return ClusterResult(
+        clusters=clusters,
+        terms=terms,
+        k_selection=table,
+        by_year=cluster_by_year(clusters, policies),
+        k=k,
+        weak=weak,
+        note=note,
+        embedding=evidence.x,
+        policy_ids=used_ids,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``python -m analysis clusters``."""
+    d = ClusterParams()
+    parser.add_argument("data_dir", nargs="?", type=Path, default=config.PROCESSED_DIR, help="folder with policies.csv and tokens.parquet; clusters.csv is written here")
+    parser.add_argument("--tables-dir", type=Path, default=config.TABLES_DIR, help="where cluster_terms.csv, cluster_k_selection.csv and cluster_by_year.csv go")
+    parser.add_argument("--figures-dir", type=Path, default=config.FIGURES_DIR, help="where the cluster_*.png/.svg figures go")
+    parser.add_argument("--no-figures", action="store_true", help="write the tables only")
+    parser.add_argument("--k-min", type=int, default=d.k_min, help="smallest number of clusters tried")
+    parser.add_argument("--k-max", type=int, default=d.k_max, help="largest number of clusters tried (capped to policies - 1)")
+    parser.add_argument("--seeds", type=int, default=d.seeds, help="resampled KMeans runs per k for the stability estimate (>= 2)")
+    parser.add_argument("--random-state", type=int, default=d.random_state, help="seed of every random step (same seed, same bytes)")
+    parser.add_argument("--min-df", type=int, default=d.min_df, help="a term must occur in at least this many policies")
+    parser.add_argument("--lsa-components", type=int, default=None, help="LSA dimensions (default about policies/3, at most 100; 0 = none)")
+    parser.add_argument("--stability-min", type=float, default=d.stability_min, help="mean pairwise ARI a k needs to count as stable")
+    parser.add_argument("--z-min", type=float, default=d.z_min, help="how many null sds the silhouette must clear")
+    parser.add_argument("--null-draws", type=int, default=d.null_draws, help="column-permuted corpora for the silhouette null")
+    parser.add_argument("--top-terms", type=int, default=d.top_terms, help="terms listed per cluster")
+
+
+def params_from_args(args: argparse.Namespace) -> ClusterParams:
+    """The :class:`ClusterParams` named by parsed command-line options (validated)."""
+    params = replace(
+        ClusterParams(),
+        k_min=args.k_min,
+        k_max=args.k_max,
+        seeds=args.seeds,
+        random_state=args.random_state,
+        min_df=args.min_df,
+        lsa_components=args.lsa_components,
+        stability_min=args.stability_min,
+        z_min=args.z_min,
+        null_draws=args.null_draws,
+        top_terms=args.top_terms,
+    )
+    if params.k_min < 2 or params.k_max < params.k_min:
+        raise SystemExit("clusters: need 2 <= --k-min <= --k-max")
+    if params.seeds < 2 or params.null_draws < 2 or params.min_df < 1 or params.top_terms < 1:
+        raise SystemExit("clusters: --seeds and --null-draws must be >= 2, --min-df and --top-terms >= 1")
+    return params
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read DIR's tables, cluster, write clusters.csv, the tables and (unless --no-figures) figures."""
+    params = params_from_args(args)
+    data_dir = Path(args.data_dir)
+    for name in (config.POLICIES_FILE, config.TOKENS_FILE):
+        if not (data_dir / name).is_file():
+            raise InputError(data_dir / name, "no such file (run 'python -m analysis parse' and 'tokens' first)")
+    try:
+        policies = load_policies(data_dir)
+        tokens = load_tokens(data_dir)
+    except SchemaError as err:
+        raise InputError(data_dir, str(err)) from None
+    try:
+        result = cluster_policies(tokens, policies, params)
+    except ValueError as err:
+        raise InputError(data_dir / config.TOKENS_FILE, str(err)) from None
+
+    tables = Path(args.tables_dir)
+    outputs = {
+        data_dir / config.CLUSTERS_FILE: result.clusters,
+        tables / "cluster_terms.csv": result.terms,
+        tables / "cluster_k_selection.csv": result.k_selection,
+        tables / "cluster_by_year.csv": result.by_year,
+    }
+    schemas = dict(zip(outputs, (CLUSTERS, CLUSTER_TERMS, CLUSTER_K_SELECTION, CLUSTER_BY_YEAR)))
+    write_tables(outputs, schemas)
+    if not args.no_figures:
+        _write_figures(result, policies, Path(args.figures_dir))
+
+    print(result.k_selection[["k", "silhouette", "null_silhouette", "silhouette_z", "stability", "supported", "chosen"]].to_string(index=False))
+    print(f"k = {result.k}: {result.note}")
+    for c, label in result.clusters.drop_duplicates("cluster").sort_values("cluster")[["cluster", "label"]].itertuples(index=False):
+        n = int((result.clusters["cluster"] == c).sum())
+        print(f"  cluster {c} ({n} policies): {label}")
+    return 0
+
+
+def _write_figures(result: ClusterResult, policies: pd.DataFrame, out_dir: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plots import apply_style, save_figure
+    from .plots import clusters as plots
+
+    apply_style()
+    figures = {
+        "cluster_k_selection": plots.k_selection_figure(result.k_selection),
+        "cluster_map": plots.cluster_map_figure(result),
+        "cluster_by_year": plots.cluster_by_year_figure(result.by_year),
+        "cluster_terms": plots.cluster_terms_figure(result.terms),
+    }
+    for name, fig in figures.items():
+        save_figure(fig, name, out_dir)
+        plt.close(fig)
