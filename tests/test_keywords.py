@@ -185,6 +185,7 @@ def test_figures_render_without_missing_glyphs(seed: pd.DataFrame, seed_tokens: 
     trends = plot_keyword_trends(by_year, terms=["雲計算"])
     ax = trends.axes[0]
     assert "%" in ax.get_ylabel() and "政策" in ax.get_ylabel()
+    assert ax.get_title() == "雲計算"
     line = ax.get_lines()[0]
     expected = by_year[by_year["term"] == "雲計算"].set_index("year")["share_of_policies"] * 100
     for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True):

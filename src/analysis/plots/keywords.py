@@ -35,26 +35,39 @@ def _share_matrix(by_year: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
 
 
 def plot_keyword_trends(by_year: pd.DataFrame, terms: Sequence[str] | None = None, n_terms: int = 8) -> Figure:
-    """Lines: the share of each year's policies (%) that mention each term.
+    """Small multiples, one panel per term: the share of each year's policies (%) mentioning it.
 
     ``terms`` defaults to :func:`top_terms_by_docs` (``n_terms`` of them). A named term absent from
-    ``by_year`` is drawn at 0. The y axis is the share of policies, not raw counts.
+    ``by_year`` is drawn at 0. The y axis is the share of policies (not raw counts), shared by all
+    panels; each point is labelled with the number of policies behind it, since a year with one
+    policy can only show 0% or 100%.
     """
     terms = list(terms) if terms else top_terms_by_docs(by_year, n_terms)
     shares = _share_matrix(by_year, terms)
+    docs = by_year.pivot_table(index="term", columns="year", values="docs", aggfunc="sum").reindex(index=terms, columns=shares.columns).fillna(0).astype(int)
     policies = by_year.drop_duplicates("year").set_index("year")["policies_in_year"].reindex(shares.columns)
-    fig, ax = plt.subplots(figsize=(9, 5))
-    markers = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">"]
-    colors = plt.get_cmap("tab10" if len(terms) <= 10 else "tab20").colors
-    for i, term in enumerate(terms):
-        ax.plot(shares.columns, shares.loc[term], marker=markers[i % len(markers)], color=colors[i % len(colors)], linewidth=1.8, label=term)
-    ax.set_xticks(list(shares.columns))
-    ax.set_xticklabels([f"{y}\n(n={int(n)})" for y, n in policies.items()])
-    ax.set_ylim(0, 105)
-    ax.set_xlabel("年份（括號內為當年政策數）")
-    ax.set_ylabel("提及該詞的政策佔當年政策比例（%）")
-    ax.set_title("關鍵詞逐年趨勢")
-    ax.legend(title="關鍵詞", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ncols = min(4, max(1, len(terms)))
+    nrows = max(1, math.ceil(len(terms) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.6 * nrows + 1.0), sharex=True, sharey=True, squeeze=False)
+    years = list(shares.columns)
+    for ax, term in zip(axes.flat, terms, strict=False):
+        ax.fill_between(years, shares.loc[term], color="#6baed6", alpha=0.25)
+        ax.plot(years, shares.loc[term], marker="o", color="#2171b5", linewidth=1.8, markersize=4)
+        for x, y, n in zip(years, shares.loc[term], docs.loc[term], strict=True):
+            if n:
+                ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 4), ha="center", fontsize=7, color="#444444")
+        ax.set_title(term, fontsize=11)
+        ax.set_ylim(0, 115)
+        ax.set_xticks(years)
+        ax.set_xticklabels([str(y)[2:] if len(years) > 5 else str(y) for y in years], fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+    for ax in list(axes.flat)[len(terms):]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("政策比例（%）", fontsize=9)
+    counts = "，".join(f"{y}年 {int(n)} 篇" for y, n in policies.items())
+    fig.suptitle("關鍵詞逐年趨勢：提及該詞的政策佔當年政策比例（點上數字為政策數）", fontsize=12)
+    fig.supxlabel(f"年份（'{str(years[0])[2:]} = {years[0]}；當年政策數：{counts}）" if years and len(years) > 5 else "年份", fontsize=8)
     fig.tight_layout()
     return fig
 
