@@ -557,7 +557,7 @@ def parse_lines(
                 "doc_serial": number.serial if number else None,
                 "issuers": ";".join(all_issuers),
                 "issuer_count": max(len(all_issuers), finding.stated_count),
-                "policy_type": _genre(to_simplified(title)),
+                "policy_type": in_script(_genre(to_simplified(title))),
                 "text": summary,
                 "source_file": path.name,
                 "source_line": first_line,
