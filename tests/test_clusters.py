@@ -1,0 +1,245 @@
+"""Tests of analysis.clusters and analysis.plots.clusters: seed behaviour, k rule, reproducibility."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import re
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from analysis import clusters, config, tokens  # noqa: E402
+from analysis.cli import main  # noqa: E402
+from analysis.tables import TOKENS, write_tables  # noqa: E402
+from test_tokens import seed_policies, write_policies  # noqa: E402
+
+REFERENCE = Path(__file__).parent / "data" / "seed_topic_groups.csv"
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+@pytest.fixture(scope="module")
+def seed() -> pd.DataFrame:
+    return seed_policies()
+
+
+@pytest.fixture(scope="module")
+def seed_tokens(seed: pd.DataFrame) -> pd.DataFrame:
+    return tokens.tokenize_policies(seed, tokens.load_segmenter())
+
+
+@pytest.fixture(scope="module")
+def seed_result(seed: pd.DataFrame, seed_tokens: pd.DataFrame) -> clusters.ClusterResult:
+    return clusters.cluster_policies(seed_tokens, seed, clusters.ClusterParams())
+
+
+@pytest.fixture(scope="module")
+def seed_dir(tmp_path_factory: pytest.TempPathFactory, seed: pd.DataFrame, seed_tokens: pd.DataFrame) -> Path:
+    folder = tmp_path_factory.mktemp("seed")
+    write_policies(seed, folder)
+    path = folder / config.TOKENS_FILE
+    write_tables({path: seed_tokens}, schemas={path: TOKENS})
+    return folder
+
+
+def _frame(groups: list[list[list[str]]]) -> tuple[pd.DataFrame, pd.DataFrame, list[int]]:
+    """Token and policy tables for constructed documents; returns also each policy's true group."""
+    rows, pols, truth = [], [], []
+    n = 0
+    for g, docs in enumerate(groups):
+        for words in docs:
+            n += 1
+            pid = f"{2000 + n % 4}-{n:02d}"
+            pols.append({"policy_id": pid, "year": 2000 + n % 4})
+            truth.append(g)
+            pos = 0
+            for w in words:
+                rows.append({"policy_id": pid, "token": w, "start": pos, "end": pos + len(w), "keyword": True})
+                pos += len(w)
+    return pd.DataFrame(rows), pd.DataFrame(pols), truth
+
+
+def _three_topics() -> tuple[pd.DataFrame, pd.DataFrame, list[int]]:
+    rng = np.random.default_rng(7)
+    vocab = [[f"{head}{i}" for i in range(12)] for head in ("雲計算", "政務公開", "數據共享")]
+    shared = [f"電子政務{i}" for i in range(8)]
+    groups = [[list(rng.choice(v, 8)) + list(rng.choice(shared, 4)) for _ in range(8)] for v in vocab]
+    return _frame(groups)
+
+
+# --- seed -------------------------------------------------------------------------------------
+
+
+def test_reference_grouping_covers_every_seed_policy(seed: pd.DataFrame) -> None:
+    ref = pd.read_csv(REFERENCE, comment="#", encoding="utf-8")
+    assert len(ref) == len(seed) == 35
+    assert set(ref["title"].map(_squash)) == set(seed["title"].map(_squash))
+    assert ref["topic"].nunique() >= 5
+
+
+def test_yearly_open_government_work_points_fall_in_one_cluster(seed: pd.DataFrame, seed_result: clusters.ClusterResult) -> None:
+    ids = seed.loc[seed["title"].str.contains("政務公開工作要點"), "policy_id"]
+    assert len(ids) >= 3
+    assigned = seed_result.clusters.set_index("policy_id").loc[ids, "cluster"]
+    assert assigned.nunique() == 1 and assigned.iloc[0] != clusters.UNCLUSTERED
+
+
+def test_seed_k_selection_states_evidence_and_rule(seed_result: clusters.ClusterResult) -> None:
+    table = seed_result.k_selection
+    assert list(table["k"]) == list(range(2, 11))
+    assert table["chosen"].sum() == 1
+    assert table["stability"].between(-1, 1).all() and table["silhouette"].between(-1, 1).all()
+    chosen = table[table["chosen"]].iloc[0]
+    assert seed_result.k == chosen["k"] == seed_result.clusters["cluster"].max()
+    # weak exactly when no k passes both tests, and the note says which
+    assert seed_result.weak == (not table["supported"].any())
+    assert ("WEAK STRUCTURE" in chosen["note"]) == seed_result.weak
+    # every cluster has a label of top terms that are its own top-ranked terms
+    for c, label in seed_result.clusters.drop_duplicates("cluster")[["cluster", "label"]].itertuples(index=False):
+        top = seed_result.terms[seed_result.terms["cluster"] == c].sort_values("rank")["term"].head(6).tolist()
+        assert label.split(clusters.LABEL_SEPARATOR)[0] == top[0]
+        assert all(part in top for part in label.split(clusters.LABEL_SEPARATOR))
+
+
+def test_seed_outputs_are_complete(seed: pd.DataFrame, seed_result: clusters.ClusterResult) -> None:
+    out = seed_result.clusters
+    assert sorted(out["policy_id"]) == sorted(seed["policy_id"])
+    assert out["confidence"].between(0, 1).all() and out["distance"].between(0, 2).all()
+    by_year = seed_result.by_year
+    assert by_year.groupby("year")["policies"].sum().to_dict() == seed.groupby("year").size().to_dict()
+    assert np.allclose(by_year.groupby("year")["share"].sum(), 1.0)
+
+
+# --- the k rule on constructed corpora --------------------------------------------------------
+
+
+def test_three_separated_topics_pick_three_and_recover_them() -> None:
+    toks, pols, truth = _three_topics()
+    result = clusters.cluster_policies(toks, pols, clusters.ClusterParams(k_max=6))
+    assert result.k == 3 and not result.weak
+    got = result.clusters.set_index("policy_id").loc[pols["policy_id"], "cluster"].to_numpy()
+    # same partition as the construction: each true group maps to one cluster, and vice versa
+    pairs = set(zip(truth, got))
+    assert len(pairs) == 3 and len({g for g, _ in pairs}) == 3 and len({c for _, c in pairs}) == 3
+    assert result.clusters["confidence"].min() == pytest.approx(1.0)
+
+
+def test_noise_is_reported_as_weak_structure() -> None:
+    rng = np.random.default_rng(3)
+    vocab = [f"詞{i}" for i in range(60)]
+    toks, pols, _ = _frame([[list(rng.choice(vocab, 12)) for _ in range(24)]])
+    result = clusters.cluster_policies(toks, pols, clusters.ClusterParams(k_max=6))
+    assert result.weak
+    assert "WEAK STRUCTURE" in result.note
+    assert not result.k_selection["supported"].any()
+
+
+def test_k_range_is_capped_to_policies_minus_one() -> None:
+    assert clusters.k_range(5, clusters.ClusterParams()) == [2, 3, 4]
+    assert clusters.k_range(2, clusters.ClusterParams()) == []
+    assert clusters.k_range(40, clusters.ClusterParams(k_min=3, k_max=5)) == [3, 4, 5]
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+
+def test_documents_key_on_simplified_and_show_the_common_form() -> None:
+    toks = pd.DataFrame(
+        {
+            "policy_id": ["2020-01", "2020-01", "2020-02", "2020-02", "2020-03"],
+            "token": ["雲計算", "，", "云计算", "雲計算", "數據"],
+            "start": [0, 3, 0, 3, 0],
+            "end": [3, 4, 3, 6, 2],
+            "keyword": [True, False, True, True, True],
+        }
+    )
+    docs, display = clusters.policy_documents(toks, ["2020-01", "2020-02", "2020-03", "2020-04"])
+    assert docs == [["云计算"], ["云计算", "云计算"], ["数据"], []]
+    assert display["云计算"] == "雲計算" and display["数据"] == "數據"
+
+
+def test_class_tfidf_weights_match_a_hand_computation() -> None:
+    docs = [["甲", "甲", "乙"], ["乙", "丙"]]
+    terms = clusters.cluster_terms(docs, [1, 2], {"甲": "甲", "乙": "乙", "丙": "丙"}, top=5)
+    # cluster 1: 3 tokens; 甲 tf 2/3, total 2; mean tokens per cluster = 5/2
+    w = terms.set_index(["cluster", "term"])["weight"]
+    assert w[(1, "甲")] == pytest.approx(2 / 3 * math.log(1 + 2.5 / 2), abs=1e-6)
+    assert w[(1, "乙")] == pytest.approx(1 / 3 * math.log(1 + 2.5 / 2), abs=1e-6)
+    assert w[(2, "丙")] == pytest.approx(1 / 2 * math.log(1 + 2.5 / 1), abs=1e-6)
+    assert terms[terms["cluster"] == 1].sort_values("rank")["term"].tolist() == ["甲", "乙"]
+
+
+def test_vectorizer_with_the_module_analyzer_pickles() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer=clusters.keyword_analyzer, token_pattern=None, lowercase=False).fit([["互聯網+政務服務", "雲"]])
+    again = pickle.loads(pickle.dumps(vec))
+    assert sorted(again.vocabulary_) == ["互聯網+政務服務", "雲"]
+
+
+def test_policies_without_usable_terms_get_cluster_zero() -> None:
+    toks, pols, _ = _three_topics()
+    pols = pd.concat([pols, pd.DataFrame({"policy_id": ["2099-01"], "year": [2099]})], ignore_index=True)
+    result = clusters.cluster_policies(toks, pols, clusters.ClusterParams(k_max=4, seeds=5, null_draws=3))
+    row = result.clusters.set_index("policy_id").loc["2099-01"]
+    assert row["cluster"] == clusters.UNCLUSTERED and row["label"] == clusters.UNCLUSTERED_LABEL
+
+
+# --- CLI, reproducibility, figures ------------------------------------------------------------
+
+
+def test_cli_reruns_are_byte_identical(seed_dir: Path, tmp_path: Path) -> None:
+    outputs = []
+    for run in ("a", "b"):
+        tables = tmp_path / run
+        args = [str(seed_dir), "--tables-dir", str(tables), "--no-figures", "--k-max", "6"]
+        assert main(["clusters", *args]) == 0
+        outputs.append(
+            [(seed_dir / config.CLUSTERS_FILE).read_bytes()]
+            + [(tables / f).read_bytes() for f in ("cluster_terms.csv", "cluster_k_selection.csv", "cluster_by_year.csv")]
+        )
+    assert outputs[0] == outputs[1]
+    written = pd.read_csv(seed_dir / config.CLUSTERS_FILE, encoding="utf-8-sig")
+    assert list(written.columns) == ["policy_id", "cluster", "label", "confidence", "distance"]
+
+
+def test_cli_names_a_missing_tokens_file(tmp_path: Path, seed: pd.DataFrame, capsys: pytest.CaptureFixture[str]) -> None:
+    write_policies(seed, tmp_path)
+    assert main(["clusters", str(tmp_path), "--tables-dir", str(tmp_path / "t"), "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert config.TOKENS_FILE in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / config.CLUSTERS_FILE).exists()
+
+
+@pytest.mark.filterwarnings("error:Glyph")
+def test_figures_render_with_cjk_glyphs(seed: pd.DataFrame, seed_result: clusters.ClusterResult, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import apply_style, save_figure
+    from analysis.plots import clusters as plots
+
+    apply_style()
+    figs = {
+        "cluster_k_selection": plots.k_selection_figure(seed_result.k_selection),
+        "cluster_map": plots.cluster_map_figure(seed_result),
+        "cluster_by_year": plots.cluster_by_year_figure(seed_result.by_year),
+        "cluster_terms": plots.cluster_terms_figure(seed_result.terms),
+    }
+    for name, fig in figs.items():
+        paths = save_figure(fig, name, tmp_path, formats=("png",))
+        plt.close(fig)
+        assert paths[0].stat().st_size > 10_000
+    # the map's legend names every cluster with its label
+    fig = plots.cluster_map_figure(seed_result)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert len(legend) == seed_result.k
+    assert all(any(label in t for t in legend) for label in seed_result.clusters["label"].unique())
