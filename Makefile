@@ -25,8 +25,8 @@ CORE_SRC := $(PKG)/__init__.py $(PKG)/config.py $(PKG)/tables.py $(PKG)/errors.p
 PLOT_SRC := $(wildcard $(PKG)/plots/__init__.py)
 
 PARSE_SRC := $(CORE_SRC) $(wildcard $(PKG)/parse.py $(PKG)/decode.py $(PKG)/docnumber.py $(PKG)/registry.py $(PKG)/resources/issuers.csv $(PKG)/resources/policy_types.txt)
-TOKENS_SRC := $(CORE_SRC) $(wildcard $(PKG)/tokens.py $(PKG)/resources/userdict.txt $(PKG)/resources/stopwords.txt)
-KEYWORDS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/keywords.py $(PKG)/plots/keywords.py)
+TOKENS_SRC := $(CORE_SRC) $(wildcard $(PKG)/tokens.py $(PKG)/docnumber.py $(PKG)/resources/userdict.txt $(PKG)/resources/stopwords.txt)
+KEYWORDS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/keywords.py $(PKG)/tokens.py $(PKG)/plots/keywords.py)
 ISSUERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/issuers.py $(PKG)/citations.py $(PKG)/docnumber.py $(PKG)/registry.py $(PKG)/resources/issuers.csv $(PKG)/plots/issuers.py)
 CLUSTERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/clusters.py $(PKG)/plots/clusters.py)
 
