@@ -20,6 +20,8 @@ import pandas as pd
 from . import config
 
 CSV_ENCODING = "utf-8-sig"
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 class SchemaError(ValueError):
@@ -191,6 +193,7 @@ def write_bytes_atomically(payloads: list[tuple[Path, bytes]]) -> None:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs are ordinary files
             staged.append((tmp, path))
         for tmp, path in staged:
             os.replace(tmp, path)
