@@ -176,7 +176,9 @@ def policy_documents(tokens: pd.DataFrame, policy_ids: Sequence[str]) -> tuple[l
     kw = tokens.loc[tokens["keyword"].astype(bool), ["policy_id", "token", "start"]]
     kw = kw.sort_values(["policy_id", "start"], kind="stable")
     surfaces = kw["token"].astype(str)
-    keys = pd.Series([to_simplified(t) for t in surfaces], index=kw.index, dtype="str")
+    # convert each distinct token once: a large corpus repeats a few thousand words millions of times
+    simplified = {t: to_simplified(t) for t in surfaces.unique()}
+    keys = surfaces.map(simplified).astype("str")
     by_policy = {pid: list(group) for pid, group in keys.groupby(kw["policy_id"], sort=True)}
     docs = [by_policy.get(pid, []) for pid in policy_ids]
     forms = pd.DataFrame({"key": keys, "surface": surfaces}).value_counts().reset_index(name="n")
