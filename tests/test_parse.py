@@ -278,3 +278,39 @@ def test_parser_never_raises_unexpectedly(lines, heading):
         return
     assert result.policies.policy_id.is_unique
     assert set(result.policy_issuers.policy_id) <= set(result.policies.policy_id)
+
+
+LISTED = """\
+政策汇编（二〇二三年版）
+
+一、2022年
+
+1. 《关于加快数据要素市场建设的意见》
+
+国家发展改革委印发《关于加快数据要素市场建设的意见》，提出建立数据产权制度。
+
+（2）关于印发数字政府建设指南的通知（国办函〔2022〕88号）
+
+通知要求，各地区加快建设数字政府。
+
+二、2023年度
+
+关于开展数据安全检查的通知
+
+为落实网络安全法，工业和信息化部、国家互联网信息办公室联合开展数据安全检查。
+"""
+
+
+def test_list_markers_and_numbers_on_heading_lines(tmp_path):
+    result = parse_compilation([_variant(tmp_path, "listed.txt", LISTED, "utf-16")])
+    p = result.policies.set_index("policy_id")
+    assert list(p.index) == ["2022-01", "2022-02", "2023-01"]
+    assert p.loc["2022-01", "title"] == "关于加快数据要素市场建设的意见"
+    assert p.loc["2022-01", "issuers"] == "国家发展改革委" and p.loc["2022-01", "policy_type"] == "意见"
+    assert p.loc["2022-02", "title"] == "关于印发数字政府建设指南的通知"
+    assert p.loc["2022-02", "doc_number"] == "国办函〔2022〕88号" and p.loc["2022-02", "issuers"] == "国务院办公厅"
+    # no 《》 title and no number: the issuers are not guessed from prose, and that is reported
+    assert p.loc["2023-01", "issuers"] == ""
+    report = result.report
+    assert report.loc[report.kind == "warning", "detail"].str.contains("no issuing body").any()
+    assert report.loc[report.kind == "repair", "detail"].str.contains("list marker").sum() == 2

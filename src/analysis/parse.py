@@ -35,8 +35,10 @@ from .script import to_simplified
 # Line shapes (all patterns are written in Simplified script and applied to the t2s copy)
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+# A list marker before a heading: 一、 （一） 1. 1、 (1) ① …
+_LIST_MARKER = r"(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[、.．)）](?!\d)|[①-⑳])"
 _YEAR_HEADING = re.compile(
-    r"^[（(【\[]?\s*(?P<year>(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*(?:年度?)?\s*[)）】\]]?\s*[:：]?$"
+    rf"^{_LIST_MARKER}?\s*[（(【\[]?\s*(?P<year>(?:19|20)\d{{2}}|[〇○零一二三四五六七八九]{{4}})\s*(?:年度?)?\s*[)）】\]]?\s*[:：]?$"
 )
 # A heading is one short line without sentence punctuation outside brackets and quotes.
 _MAX_HEADING_CHARS = 90
@@ -117,6 +119,27 @@ class _Policy:
 
 # ---------------------------------------------------------------------------------------------
 # Line-level helpers
+
+
+_LEADING_LIST_MARKER = re.compile(rf"^{_LIST_MARKER}\s*")
+_TRAILING_NUMBER_NOTE = re.compile(r"\s*[（(][^（()）]*[〔\[［【(（]?(?:19|20)\d{2}[^（()）]*[号號][^（()）]*[)）]\s*$")
+
+
+def _clean_heading(text: str) -> tuple[str, list[str]]:
+    """A heading as the policy's name: no list marker, no wrapping 《》, no trailing (number)."""
+    repairs = []
+    marker = _LEADING_LIST_MARKER.match(text)
+    if marker and len(text) > marker.end() + 1:
+        text = text[marker.end():]
+        repairs.append(f"removed list marker {marker.group().strip()}")
+    if text.startswith("《") and text.endswith("》") and text.count("《") == 1:
+        text = text[1:-1]
+        repairs.append("removed the 《》 around the heading")
+    number_note = _TRAILING_NUMBER_NOTE.search(text)
+    if number_note and number_note.start() > 0:
+        repairs.append(f"moved {number_note.group().strip()} from the heading to doc_number")
+        text = text[: number_note.start()]
+    return text, repairs
 
 
 def _clean_line(raw: str) -> tuple[str, list[str]]:
@@ -461,7 +484,9 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
             continue
         if _is_heading_shape(line.simple):
             flush_heading()
-            pending = line
+            heading_text, heading_repairs = _clean_heading(line.text)
+            pending = _Line(line.number, raw, heading_text, to_simplified(heading_text), line.repairs + heading_repairs)
+            line = pending
             policy_row = row(line, "policy_heading")
             policy_row["_line"] = line
             continue
@@ -524,7 +549,7 @@ def parse_lines(
         numbers = find_doc_numbers(summary)
         number = _own_number(numbers, doc, summary_simple)
         if number is None and heading:
-            heading_numbers = find_doc_numbers(heading)
+            heading_numbers = find_doc_numbers(policy.heading.raw)  # type: ignore[union-attr]
             number = heading_numbers[0] if heading_numbers else None
         if doc is not None and doc.inner != summary[doc.start + 1: doc.start + 1 + len(doc.inner)]:
             # write the restored title into the cleaned summary, too
