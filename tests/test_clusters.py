@@ -142,6 +142,17 @@ def test_noise_is_reported_as_weak_structure() -> None:
     assert not result.k_selection["supported"].any()
 
 
+def test_large_corpus_path_samples_and_still_assigns_everyone() -> None:
+    # thresholds lowered so the MiniBatchKMeans + sampled-evidence path runs on a small corpus
+    toks, pols, truth = _three_topics()
+    params = clusters.ClusterParams(k_min=3, k_max=3, large_corpus=20, sample_size=15, seeds=4, null_draws=3)
+    result = clusters.cluster_policies(toks, pols, params)
+    got = result.clusters.set_index("policy_id").loc[pols["policy_id"], "cluster"].to_numpy()
+    assert (got != clusters.UNCLUSTERED).all()
+    # the policies outside the sample joined the cluster of their own topic
+    assert result.k == 3 and len(set(zip(truth, got))) == 3
+
+
 def test_k_range_is_capped_to_policies_minus_one() -> None:
     assert clusters.k_range(5, clusters.ClusterParams()) == [2, 3, 4]
     assert clusters.k_range(2, clusters.ClusterParams()) == []

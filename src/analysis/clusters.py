@@ -12,34 +12,38 @@ Method (every step deterministic for a given ``random_state``):
 3. **LSA.** ``TruncatedSVD`` down to ``lsa_components`` dimensions (default: about a third of the
    policies, at most 100) then ``Normalizer``: merges co-occurring terms, so two summaries that share
    no exact word but the same vocabulary field still meet. KMeans on unit vectors ≈ cosine KMeans.
-4. **KMeans** for every k in ``[k_min, min(k_max, n_policies - 1)]`` with ``n_init ≥ 10`` and the
-   fixed ``random_state``.
+4. **KMeans** for every k in ``[k_min, min(k_max, n_policies - 1)]`` with ``n_init ≥ 10`` and fixed
+   seeds.
 5. **Evidence per k** (table ``cluster_k_selection.csv``):
-   - ``silhouette``: cosine silhouette of the full fit;
+   - ``silhouette``: cosine silhouette of the run seeded with ``random_state`` (and
+     ``consensus_silhouette`` of the partition finally reported);
    - ``null_silhouette`` (mean, sd over ``null_draws``): the same pipeline on a *column-permuted* TF-IDF
      matrix (each term's weights shuffled across policies: same vocabulary and sparsity, no topic
      structure). Silhouette rises with k even on noise; the null rises too, so
      ``silhouette_z = (silhouette - null mean) / null sd`` is the part owed to real structure;
-   - ``stability``: mean pairwise adjusted Rand index between ``seeds`` runs, each fitted on a random
-     ``subsample`` (80 %) of the policies with its own seed and then assigning every policy to the
-     nearest centroid. Re-seeding alone is not enough: with ``n_init = 10`` KMeans finds the same
-     optimum even in pure noise; resampling asks whether the *data* supports the partition.
+   - ``stability``: mean pairwise adjusted Rand index between ``seeds`` (20) KMeans runs with seeds
+     ``random_state``, ``random_state + 1``, … (each itself the best of ``n_init`` starts). On ~35
+     short summaries this is low even for the best k; on well separated topics it is 1.
 6. **Rule.** A k is *supported* when ``stability ≥ stability_min`` (0.8) and ``silhouette_z ≥ z_min``
-   (2). The chosen k is the supported k with the largest ``silhouette_z`` (ties → smaller k). If no k is
-   supported the structure is **weak**: the most stable k is reported (ties → larger silhouette_z,
-   then smaller k) and the ``note`` column and the CLI say so. Clusters are then descriptive groupings,
-   not findings.
-7. **Output per policy**: ``cluster`` (1 = largest), ``label`` (top three terms), ``confidence`` (mean
-   co-assignment with its cluster mates across the stability runs: 1 = always together) and
-   ``distance`` (cosine distance to its cluster centroid). Policies without any keyword term that
-   survives ``min_df`` get cluster 0, label ``（無可用詞）``.
+   (2). The chosen k is the smallest supported k whose ``silhouette_excess`` (silhouette − null) is
+   within ``excess_tolerance`` (0.02) of the best supported k's. If no k is supported the structure is
+   **weak**: the most stable k among those with ``silhouette_z ≥ z_min`` (all ks if none; ties →
+   smaller k) is reported, and the ``note`` column and the CLI say "WEAK STRUCTURE". Clusters are then
+   descriptive groupings, not findings.
+7. **Partition reported** (consensus clustering): average-linkage clustering of 1 − co-association
+   over the seed runs at the chosen k, so the result does not hang on one seed. Per policy:
+   ``cluster`` (1 = largest), ``label`` (top three terms, skipping one contained in another),
+   ``confidence`` (share of seed runs that put it with each of its cluster mates; 1 = always) and
+   ``distance`` (cosine distance to its cluster centroid in the LSA space). Policies without any
+   keyword term that survives ``min_df`` get cluster 0, label ``（無可用詞）``.
 8. **Top terms**: class-based TF-IDF (c-TF-IDF, as in BERTopic): a term's share of the cluster's keyword
    tokens times ``log(1 + mean tokens per cluster / the term's total count)``; it favours terms
    frequent in the cluster and rare elsewhere, computed from raw counts (works with hashing too).
 
 Scale (issue 7): matrices stay sparse up to LSA. Above ``large_corpus`` policies (default 5,000)
-KMeans becomes ``MiniBatchKMeans`` (``n_init = 3``), and silhouette, null and stability are computed on
-a seeded sample of ``sample_size`` policies (default 2,000) with at most 10 stability runs. Above
+KMeans becomes ``MiniBatchKMeans`` (``n_init = 3``); the runs are fitted on a seeded sample of
+``sample_size`` policies (default 2,000; at most 10 runs), silhouette, null, stability and the
+consensus are computed on that sample, and the other policies join the nearest consensus centroid. Above
 ``hashing_vocabulary`` distinct terms (default 200,000) the vocabulary is hashed
 (``HashingVectorizer`` + ``TfidfTransformer``, 2**20 features); top terms still come from the tokens.
 """
