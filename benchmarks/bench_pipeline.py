@@ -72,6 +72,18 @@ def _run_stage(argv: list[str]) -> float:
     return elapsed
 
 
+def _drop_token_cache(proc: Path) -> None:
+    """Delete the tokens stage's cache so every run segments from scratch (a warm cache would time
+    a file read, not segmentation)."""
+    import shutil
+
+    try:
+        from analysis.tokens import CACHE_DIRNAME
+    except ImportError:
+        return
+    shutil.rmtree(proc / CACHE_DIRNAME, ignore_errors=True)
+
+
 def _policy_texts(proc: Path, raw: Path, policies: int, seed: int) -> list[str]:
     """The texts the tokens stage segments: ``policies.csv``'s text column when parse ran, else the
     generator's summaries (the same paragraphs before the parser's cleaning)."""
@@ -160,17 +172,19 @@ def run_benchmark(policies: int, repeat: int = 3, seed: int = 0, workdir: Path |
     generate_s = time.perf_counter() - start
     times: dict[str, list[float]] = {s: [] for s in stages}
     rss_after: dict[str, float] = {}
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = {s: "not selected" for s in STAGES if s not in stages}
     for _ in range(repeat):
         for stage in stages:
             if stage in skipped:
                 continue
+            if stage == "tokens":
+                _drop_token_cache(proc)
             try:
                 times[stage].append(_run_stage(_stage_argv(stage, raw, proc, tables, figures, stage_args.get(stage, []))))
             except (ModuleNotFoundError, RuntimeError) as err:
                 skipped[stage] = str(err)
                 # later stages read this one's output
-                for later in stages[stages.index(stage) + 1 :]:
+                for later in STAGES[STAGES.index(stage) + 1 :]:
                     skipped.setdefault(later, f"{stage} did not run")
                 break
             rss_after[stage] = _rss_mb()

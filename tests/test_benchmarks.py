@@ -126,12 +126,15 @@ def test_every_generated_policy_parses_back(tmp_path, simplified):
     policies = _parse(raw, tmp_path / "processed")
     assert len(policies) == 60
     assert policies["year"].tolist() == [y for y, _, _ in expected]
-    assert policies["title"].tolist() == [convert(h) for _, h, _ in expected]
+    # the parser may repair blanks in a heading (互聯網 + 政務服務 → 互聯網+政務服務), nothing else
+    assert [t.replace(" ", "") for t in policies["title"]] == [convert(h).replace(" ", "") for _, h, _ in expected]
 
 
 def test_bench_runs_tiny_and_writes_the_keys(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert bench.main(["--policies", "30", "--json", str(out), "--repeat", "1", "--workdir", str(tmp_path / "w")]) == 0
+    # parse and tokens only: keywords and clusters spend ~10 s each on imports and figures at any size
+    argv = ["--policies", "30", "--json", str(out), "--repeat", "2", "--workdir", str(tmp_path / "w"), "--stages", "parse", "tokens"]
+    assert bench.main(argv) == 0
     result = json.loads(out.read_text(encoding="utf-8"))
     for key in ("policies", "chars", "stages", "baseline_jieba_s", "peak_rss_mb", "segmentation_speedup", "per_policy_ms"):
         assert key in result
@@ -139,9 +142,10 @@ def test_bench_runs_tiny_and_writes_the_keys(tmp_path, capsys):
     assert set(result["stages"]) == {"parse", "tokens", "keywords", "clusters"}
     assert result["baseline_jieba_s"] > 0 and result["peak_rss_mb"] > 0
     assert result["rjieba_identical_on_sample"] is True
-    # every stage was either timed or says why not
-    for stage, seconds in result["stages"].items():
-        assert (seconds is None) == (stage in result["skipped"])
+    assert result["parsed_policies"] == 30
+    assert result["stages"]["parse"] > 0 and result["stages"]["tokens"] > 0
+    assert len(result["stage_runs"]["tokens"]) == 2
+    assert result["skipped"] == {"keywords": "not selected", "clusters": "not selected"}
     assert "segmentation speed-up" in capsys.readouterr().out
 
 

@@ -1,0 +1,328 @@
+"""Execution engines: run per-partition stage functions locally (chunked, optionally in worker
+processes) or on Dask, and a fast partition tokenizer that gives exactly the tokens stage's table.
+
+The stages are pure functions of the policy table that give the same result on a partition of the
+policies as on the whole (:func:`analysis.tokens.tokenize_policies`, the keyword partials). This
+module cuts the table into partitions of whole policies, maps a function over them with the chosen
+engine, and yields the results in partition order, so concatenating (or summing) them gives exactly
+what one call on the whole table gives, whatever the engine, worker count or partition size:
+
+* ``local`` with ``workers=1``: partitions one after another in this process. Memory is bounded by
+  one partition's result when the caller streams (:func:`map_partitions` is lazy).
+* ``local`` with ``workers>1``: a ``fork`` process pool. Forked workers inherit everything the parent
+  loaded (dictionaries, added words); ``spawn``/``forkserver`` workers would not.
+* ``dask``: ``dask.distributed`` futures on the scheduler at ``scheduler`` (an address such as
+  ``tcp://10.0.0.5:8786``), or on a ``LocalCluster`` started for the call. Functions and their
+  arguments travel by pickle, so they must be module-level functions or partials of them, and
+  anything a worker needs (a segmenter's words) must travel with them: a
+  :class:`~analysis.tokens.Segmenter` pickles as its entries and is rebuilt in the worker.
+
+Stage owners wire it in with two calls: :func:`add_engine_arguments` in ``add_arguments`` and
+:func:`engine_from_args` in ``run``; then :func:`tokenize_with_engine` (or :func:`map_partitions`
+with their own partial function) replaces the single call.
+
+:func:`tokenize_partition` is the fast path of the tokens stage: one rjieba ``cut`` per partition
+instead of a ``tokenize`` per policy, offsets from cumulative token lengths, keyword flags computed
+once per distinct token, and columns built as arrays rather than row tuples. It returns exactly the
+table :func:`analysis.tokens.tokenize_policies` returns (tests compare them on the bundled corpus
+and on synthetic ones in both scripts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from .progress import progress
+from .script import to_simplified
+
+R = TypeVar("R")
+
+ENGINES = ("local", "dask")
+DEFAULT_PARTITION_SIZE = 5000
+# Texts of one partition are joined with this separator and segmented in one call. A line break is
+# never part of a jieba word and never touched by OpenCC, so segmenting the joined text gives each
+# text's tokens plus the separators (texts that contain a line break are segmented one by one).
+_SEPARATOR = "\n"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How to run per-partition work: ``kind`` (local|dask), worker count, policies per partition,
+    and for Dask an optional scheduler address (none: a LocalCluster is started for the call)."""
+
+    kind: str = "local"
+    workers: int = 1
+    partition_size: int = DEFAULT_PARTITION_SIZE
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ENGINES:
+            raise ValueError(f"unknown engine {self.kind!r}; expected one of {', '.join(ENGINES)}")
+        if self.workers < 1 or self.partition_size < 1:
+            raise ValueError("workers and partition_size must be at least 1")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--engine``, ``--workers``, ``--partition-size`` and ``--scheduler`` to a command."""
+    group = parser.add_argument_group("execution engine")
+    group.add_argument("--engine", choices=ENGINES, default="local", help="local: this machine (chunked, --workers processes); dask: dask.distributed")
+    group.add_argument("--workers", type=int, default=1, help="worker processes (local) or LocalCluster workers (dask without --scheduler)")
+    group.add_argument("--partition-size", type=int, default=DEFAULT_PARTITION_SIZE, help="policies per partition (bounds memory per task)")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine dask)")
+
+
+def engine_from_args(args: argparse.Namespace) -> Engine:
+    """The :class:`Engine` the options of :func:`add_engine_arguments` describe."""
+    scheduler = getattr(args, "scheduler", None)
+    kind = "dask" if scheduler else getattr(args, "engine", "local")
+    return Engine(kind, getattr(args, "workers", 1), getattr(args, "partition_size", DEFAULT_PARTITION_SIZE), scheduler)
+
+
+def partition_policies(policies: pd.DataFrame, size: int) -> list[pd.DataFrame]:
+    """Cut the policy table, sorted by ``policy_id``, into consecutive slices of ``size`` policies.
+
+    Sorting first makes the concatenation of per-partition results come out in ``policy_id`` order,
+    the order every stage returns. An empty table gives one empty partition.
+    """
+    ordered = policies.sort_values("policy_id", kind="stable").reset_index(drop=True)
+    if len(ordered) == 0:
+        return [ordered]
+    return [ordered.iloc[i : i + size].reset_index(drop=True) for i in range(0, len(ordered), size)]
+
+
+def map_partitions(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFrame], engine: Engine = Engine(), desc: str = "partitions") -> Iterator[R]:
+    """Yield ``func(part)`` for each partition, in partition order, computed by ``engine``.
+
+    Lazy: a caller that writes each result as it arrives holds only a few partitions' results.
+    """
+    if engine.kind == "dask":
+        yield from _map_dask(func, parts, engine, desc)
+    elif engine.workers > 1 and len(parts) > 1:
+        yield from _map_fork(func, parts, engine.workers, desc)
+    else:
+        for part in progress(parts, desc=desc, total=len(parts)):
+            yield func(part)
+
+
+def _map_fork(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFrame], workers: int, desc: str) -> Iterator[R]:
+    import multiprocessing
+
+    # fork, not spawn: the workers inherit the parent's loaded dictionaries and added words.
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(min(workers, len(parts))) as pool:
+        yield from progress(pool.imap(func, parts), desc=desc, total=len(parts))
+
+
+def _map_dask(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFrame], engine: Engine, desc: str) -> Iterator[R]:
+    from distributed import Client, LocalCluster
+
+    if engine.scheduler:
+        client, cluster = Client(engine.scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=engine.workers, threads_per_worker=1, processes=engine.workers > 1, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = client.map(func, parts, pure=False)
+        for future in progress(futures, desc=desc, total=len(futures)):
+            # release each result once handed over, so the cluster's memory does not grow
+            yield future.result()
+            future.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def map_reduce(func: Callable[[pd.DataFrame], R], combine: Callable[[Iterable[R]], Any], policies: pd.DataFrame, engine: Engine = Engine(), desc: str = "partitions") -> Any:
+    """``combine`` of ``func`` over the partitions of ``policies``: e.g. partial counts, then their sum."""
+    return combine(map_partitions(func, partition_policies(policies, engine.partition_size), engine, desc))
+
+
+def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-partition tables in order, with a fresh index."""
+    frames = list(frames)
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+# --- the fast tokenizer ---------------------------------------------------------------------------
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _rjieba_for(segmenter: Any) -> Any:
+    """An rjieba engine holding ``segmenter``'s words, built once per process and dictionary."""
+    key = segmenter.fingerprint
+    engine = _ENGINES.get(key)
+    if engine is None:
+        import rjieba
+
+        engine = rjieba.Jieba()
+        for e in segmenter.entries:
+            engine.add_word(e.word, e.freq, e.tag)
+        _ENGINES[key] = engine
+    return engine
+
+
+def tokenize_partition(policies: pd.DataFrame, segmenter: Any) -> pd.DataFrame:
+    """Exactly :func:`analysis.tokens.tokenize_policies` (TOKENS schema, ordered by policy_id then
+    start), computed with one segmentation call for the whole partition.
+
+    ``policies`` needs ``policy_id`` and ``text``; ``segmenter`` is an
+    :class:`analysis.tokens.Segmenter`. Texts containing a line break are segmented on their own.
+    """
+    import pyarrow as pa
+
+    from .docnumber import find_doc_numbers
+    from .tables import TOKENS, validate
+
+    pairs = sorted(zip(policies["policy_id"], policies["text"], strict=True))
+    ids = [p for p, _ in pairs]
+    texts = [t if isinstance(t, str) else "" for _, t in pairs]
+    if any(("\n" in t or "\r" in t) for t in texts):
+        return _tokenize_alone(ids, texts, segmenter)  # rare: the joined text would be ambiguous
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    text_starts = np.concatenate(([0], np.cumsum(lengths + len(_SEPARATOR))[:-1])).astype(np.int64)
+    original = _SEPARATOR.join(texts)
+    simplified = to_simplified(original)
+    words = _rjieba_for(segmenter).cut(simplified, segmenter.hmm) if simplified else []
+    word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    ends = np.cumsum(word_lengths)
+    starts = ends - word_lengths
+    owner = np.searchsorted(text_starts, starts, side="right") - 1
+    local_start = starts - text_starts[owner]
+    # Separator tokens start exactly where their text ends.
+    keep = local_start < lengths[owner]
+    kept = np.flatnonzero(keep)
+    starts, ends, owner, local_start = starts[kept], ends[kept], owner[kept], local_start[kept]
+    # Without the separators the kept tokens tile the texts' concatenation exactly (one separator
+    # precedes each text but the first), so both token columns are cut from it with no copying.
+    bounds = np.append(starts - owner, lengths.sum()).astype(np.int64)
+    simplified_tokens = _tiling_strings(simplified.replace(_SEPARATOR, ""), bounds)
+    tokens = simplified_tokens if simplified == original else _tiling_strings("".join(texts), bounds)
+    # The keyword rule depends on the token alone: decide it once per distinct token.
+    encoded = simplified_tokens.dictionary_encode()
+    rule = np.array([segmenter.is_keyword(w) for w in encoded.dictionary.to_pylist()], dtype=bool)
+    keyword = rule[encoded.indices.to_numpy(zero_copy_only=False)] if len(rule) else np.zeros(0, bool)
+    keyword &= ~_inside_doc_numbers(texts, text_starts, find_doc_numbers, starts, ends)
+    frame = pa.table(
+        {
+            "policy_id": pa.array(ids, type=pa.string()).take(pa.array(owner, type=pa.int64())),
+            "token": tokens,
+            "start": pa.array(local_start, type=pa.int64()),
+            "end": pa.array(local_start + (ends - starts), type=pa.int64()),
+            "keyword": pa.array(keyword, type=pa.bool_()),
+        }
+    ).to_pandas()
+    return validate(frame, TOKENS, "<tokens>")
+
+
+def _tiling_strings(text: str, bounds: np.ndarray) -> Any:
+    """``text[bounds[i]:bounds[i + 1]]`` for every i, as an Arrow string array built straight from
+    the UTF-8 bytes: no Python string per token. ``bounds`` are character offsets, first 0, last len(text)."""
+    import pyarrow as pa
+
+    data = text.encode("utf-8")
+    code_points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    utf8_width = 1 + (code_points >= 0x80) + (code_points >= 0x800) + (code_points >= 0x10000)
+    byte_at = np.concatenate(([0], np.cumsum(utf8_width, dtype=np.int64)))
+    offsets = byte_at[bounds]
+    if len(data) < 2**31:
+        return pa.StringArray.from_buffers(len(bounds) - 1, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+    return pa.LargeStringArray.from_buffers(len(bounds) - 1, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _tokenize_alone(ids: list[str], texts: list[str], segmenter: Any) -> pd.DataFrame:
+    from .tokens import tokenize_policies
+
+    return tokenize_policies(pd.DataFrame({"policy_id": ids, "text": texts}), segmenter)
+
+
+def _inside_doc_numbers(texts: list[str], text_starts: np.ndarray, finder: Callable, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each token (global offsets) overlaps a document number of its text."""
+    spans = [(base + d.start, base + d.end) for base, text in zip(text_starts.tolist(), texts) for d in finder(text)]
+    if not spans:
+        return np.zeros(len(starts), dtype=bool)
+    spans.sort()
+    span_starts = np.array([a for a, _ in spans], dtype=np.int64)
+    span_ends = np.maximum.accumulate(np.array([b for _, b in spans], dtype=np.int64))
+    # The last span starting before a token's end overlaps it iff the furthest end so far passes the token's start.
+    last = np.searchsorted(span_starts, ends, side="left") - 1
+    return (last >= 0) & (span_ends[np.maximum(last, 0)] > starts)
+
+
+def tokenize_with_engine(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine()) -> pd.DataFrame:
+    """The tokens table of ``policies`` computed partition by partition with ``engine``.
+
+    Equal to ``tokenize_policies(policies, segmenter)`` for every engine, worker count and
+    partition size.
+    """
+    return concat_frames(iter_tokens(policies, segmenter, engine))
+
+
+def iter_tokens(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine()) -> Iterator[pd.DataFrame]:
+    """The tokens table in consecutive pieces (one per partition, in policy_id order), for writers
+    that stream them to disk (:func:`write_parquet_stream`) instead of holding the whole table."""
+    parts = partition_policies(policies[["policy_id", "text"]], engine.partition_size)
+    yield from map_partitions(partial(tokenize_partition, segmenter=segmenter), parts, engine, desc="tokens")
+
+
+def write_parquet_stream(path: str | Path, frames: Iterable[pd.DataFrame], schema: Any | None = None, row_group_rows: int = 1024 * 1024) -> int:
+    """Write tables arriving one after another as one Parquet file, atomically; return the row count.
+
+    Each frame is validated against ``schema`` (an :class:`analysis.tables.Schema`) when given. Rows
+    are re-cut into row groups of exactly ``row_group_rows`` (pyarrow's default), so the file does
+    not depend on how the input was partitioned: writing the same rows as one frame or as many gives
+    the same bytes, and the same bytes as :func:`analysis.tables.write_tables`. The file appears under
+    its name only when complete.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .tables import validate
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    rows = 0
+    writer = None
+    pending: list[pa.Table] = []
+    pending_rows = 0
+    try:
+        for frame in frames:
+            if schema is not None:
+                frame = validate(frame, schema, path)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+            pending.append(table)
+            pending_rows += table.num_rows
+            rows += table.num_rows
+            while pending_rows >= row_group_rows:
+                merged = pa.concat_tables(pending)
+                writer.write_table(merged.slice(0, row_group_rows), row_group_size=row_group_rows)
+                rest = merged.slice(row_group_rows)
+                pending, pending_rows = [rest], rest.num_rows
+        if writer is None:
+            raise ValueError(f"{path}: no table to write")
+        if pending_rows:
+            writer.write_table(pa.concat_tables(pending), row_group_size=row_group_rows)
+        writer.close()
+        writer = None
+        os.replace(tmp, path)
+    finally:
+        if writer is not None:
+            writer.close()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return rows

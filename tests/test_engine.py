@@ -1,0 +1,190 @@
+"""Execution engines and the fast partition tokenizer: every engine gives the default tables."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis import config
+from analysis.engine import (
+    Engine,
+    add_engine_arguments,
+    engine_from_args,
+    iter_tokens,
+    map_partitions,
+    map_reduce,
+    partition_policies,
+    tokenize_partition,
+    tokenize_with_engine,
+    write_parquet_stream,
+)
+from analysis.script import to_simplified
+from analysis.tables import TOKENS, write_tables
+from analysis.tokens import load_segmenter, tokenize_policies
+
+SEED_FILE = config.RAW_DIR / "egov_policies_2013_2019.txt"
+
+
+def _generator():
+    if "generate_corpus" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("generate_corpus", config.PROJ_ROOT / "benchmarks" / "generate_corpus.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["generate_corpus"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["generate_corpus"]
+
+
+def _synthetic(n: int, seed: int = 0, simplified: bool = False) -> pd.DataFrame:
+    gen = _generator()
+    material = gen.load_material(SEED_FILE)
+    rows, per_year = [], {}
+    for year, _, summary in gen.iter_policies(material, n, seed, material.years):
+        per_year[year] = per_year.get(year, 0) + 1
+        rows.append((f"{year}-{per_year[year]:02d}", year, to_simplified(summary) if simplified else summary))
+    return pd.DataFrame(rows, columns=["policy_id", "year", "text"])
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return load_segmenter()
+
+
+# Edge cases the joined-text segmentation must not blur: empty texts, texts starting or ending with
+# Latin letters, digits, blanks or punctuation (which could merge with a neighbour), a line break
+# inside a text, document numbers (whose tokens are never keywords), both scripts.
+EDGE = pd.DataFrame(
+    {
+        "policy_id": ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2021-01", "2021-02"],
+        "year": [2020] * 6 + [2021] * 2,
+        "text": [
+            "ABC 電子政務",
+            "",
+            "123 互聯網+政務服務 xyz",
+            "  國務院辦公廳印發《通知》(國辦發〔2014〕66號)要求,加強網絡安全。 ",
+            "数据共享交换平台建设2018",
+            "2018-2020年行動方案",
+            "第一行\n第二行 国务院令第716号",
+            "。。",
+        ],
+    }
+)
+
+
+def test_fast_tokenizer_equals_tokenize_policies_on_edge_cases(segmenter):
+    expected = tokenize_policies(EDGE, segmenter)
+    assert expected["keyword"].any() and not expected["keyword"].all()
+    pd.testing.assert_frame_equal(tokenize_partition(EDGE, segmenter), expected)
+    without_break = EDGE[~EDGE["text"].str.contains("\n")]
+    pd.testing.assert_frame_equal(tokenize_partition(without_break, segmenter), tokenize_policies(without_break, segmenter))
+
+
+@pytest.mark.parametrize("simplified", [False, True])
+def test_fast_tokenizer_equals_tokenize_policies_on_a_synthetic_corpus(segmenter, simplified):
+    policies = _synthetic(120, seed=3, simplified=simplified)
+    expected = tokenize_policies(policies, segmenter)
+    for size in (120, 17, 1):
+        pd.testing.assert_frame_equal(tokenize_with_engine(policies, segmenter, Engine(partition_size=size)), expected)
+
+
+def test_fast_tokenizer_equals_tokenize_policies_on_the_seed(tmp_path, segmenter):
+    pytest.importorskip("analysis.parse")
+    from analysis.cli import main as cli_main
+    from analysis.tables import load_policies
+
+    assert cli_main(["parse", str(SEED_FILE), "--out", str(tmp_path)]) == 0
+    policies = load_policies(tmp_path)
+    pd.testing.assert_frame_equal(tokenize_with_engine(policies, segmenter, Engine(partition_size=10)), tokenize_policies(policies, segmenter))
+
+
+def test_fork_workers_give_the_same_table(segmenter):
+    policies = _synthetic(120, seed=5)
+    expected = tokenize_policies(policies, segmenter)
+    pd.testing.assert_frame_equal(tokenize_with_engine(policies, segmenter, Engine(workers=2, partition_size=25)), expected)
+
+
+def _count_rows_per_year(part: pd.DataFrame) -> pd.Series:
+    return part.groupby("year").size()
+
+
+def _sum_counts(parts) -> pd.Series:
+    return pd.concat(list(parts)).groupby(level=0).sum().sort_index()
+
+
+def test_dask_local_cluster_gives_the_default_tables(segmenter):
+    distributed = pytest.importorskip("distributed")
+    policies = pd.concat([_synthetic(80, seed=9), EDGE], ignore_index=True)
+    expected = tokenize_policies(policies, segmenter)
+    default_counts = map_reduce(_count_rows_per_year, _sum_counts, policies, Engine(partition_size=30))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        engine = Engine("dask", partition_size=30, scheduler=cluster.scheduler_address)
+        pd.testing.assert_frame_equal(tokenize_with_engine(policies, segmenter, engine), expected)
+        counts = map_reduce(_count_rows_per_year, _sum_counts, policies, engine)
+        keywords = pytest.importorskip("analysis.keywords")
+        if hasattr(keywords, "keyword_by_year"):
+            tokens = tokenize_with_engine(policies, segmenter, engine)
+            pd.testing.assert_frame_equal(keywords.keyword_by_year(tokens, policies), keywords.keyword_by_year(expected, policies))
+    pd.testing.assert_series_equal(counts, default_counts)
+    assert counts.to_dict() == policies.groupby("year").size().to_dict()
+
+
+def test_partitions_are_sorted_whole_policies():
+    policies = EDGE.sample(frac=1, random_state=1)
+    parts = partition_policies(policies, 3)
+    assert [len(p) for p in parts] == [3, 3, 2]
+    assert pd.concat(parts)["policy_id"].tolist() == sorted(EDGE["policy_id"])
+    assert len(partition_policies(EDGE.iloc[:0], 3)) == 1
+
+
+def test_map_partitions_keeps_order_with_workers():
+    parts = partition_policies(EDGE, 1)
+    got = list(map_partitions(_first_id, parts, Engine(workers=2)))
+    assert got == sorted(EDGE["policy_id"])
+
+
+def _first_id(part: pd.DataFrame) -> str:
+    return part["policy_id"].iloc[0]
+
+
+def test_streamed_parquet_has_the_bytes_of_write_tables(tmp_path, segmenter):
+    policies = _synthetic(60, seed=2)
+    whole = tokenize_policies(policies, segmenter)
+    reference = tmp_path / "reference.parquet"
+    write_tables({reference: whole}, schemas={reference: TOKENS})
+    streamed = tmp_path / "streamed.parquet"
+    rows = write_parquet_stream(streamed, iter_tokens(policies, segmenter, Engine(partition_size=7)), TOKENS)
+    assert rows == len(whole)
+    assert streamed.read_bytes() == reference.read_bytes()
+    # small row groups: pieces of any size are re-cut the same way
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    write_parquet_stream(a, [whole], TOKENS, row_group_rows=1000)
+    write_parquet_stream(b, iter_tokens(policies, segmenter, Engine(partition_size=11)), TOKENS, row_group_rows=1000)
+    assert a.read_bytes() == b.read_bytes()
+    assert pd.read_parquet(b).equals(pd.read_parquet(reference))
+
+
+def test_streamed_parquet_is_atomic(tmp_path, segmenter):
+    target = tmp_path / "tokens.parquet"
+
+    def failing():
+        yield tokenize_policies(EDGE, segmenter)
+        raise RuntimeError("worker lost")
+
+    with pytest.raises(RuntimeError):
+        write_parquet_stream(target, failing(), TOKENS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_engine_options():
+    parser = argparse.ArgumentParser()
+    add_engine_arguments(parser)
+    assert engine_from_args(parser.parse_args([])) == Engine()
+    assert engine_from_args(parser.parse_args(["--workers", "2", "--partition-size", "10"])) == Engine("local", 2, 10)
+    assert engine_from_args(parser.parse_args(["--scheduler", "tcp://h:8786"])).kind == "dask"
+    with pytest.raises(ValueError):
+        Engine("spark")
+    with pytest.raises(ValueError):
+        Engine(workers=0)
