@@ -214,6 +214,21 @@ def test_index_uses_captions_from_plot_modules(monkeypatch, corpus):
     assert "<strong>alpha_figure</strong>: 甲乙兩項的比較" in page
 
 
+def test_caption_lookup_exact_then_longest_contained_name():
+    captions = {"keyness": "K", "by_year": "B", "issuer_by_year": "I", "map": "M"}
+    assert report.caption_for("issuer_by_year", captions) == "I"
+    assert report.caption_for("keyness_by_year", captions) == "K"  # longest key inside the name
+    assert report.caption_for("cluster_map", captions) == "M"
+    assert report.caption_for("heatmap_x", captions) == "heatmap x"  # "map" is not a whole part
+
+
+def test_project_figures_get_captions_from_their_plot_functions():
+    captions = report.figure_captions()
+    for figure in ("keyword_trends", "keyness_by_year", "issuer_network", "cluster_k_selection", "cluster_map"):
+        assert report.caption_for(figure, captions) != figure.replace("_", " "), figure
+    assert all("``" not in c for c in captions.values())
+
+
 def test_missing_input_file_is_an_input_error(corpus):
     with pytest.raises(InputError):
         report.build_index(corpus["out"], [corpus["raw"].with_name("absent.txt")], corpus["proc"], corpus["tables"], corpus["figures"])

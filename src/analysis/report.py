@@ -148,7 +148,8 @@ def execute_notebook(nb, cwd: str | Path = config.NOTEBOOKS_DIR, timeout: int = 
         timeout=timeout,
         kernel_name=kernel_name,
         record_timing=False,
-        store_widget_state=False,
+        # Kept during the run (nbclient's Output-widget capture needs it), dropped by strip_volatile.
+        store_widget_state=True,
         # ipykernel warns on stderr about unencrypted local TCP; that noise is not the notebook's.
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
         resources={"metadata": {"path": str(cwd)}},
@@ -269,9 +270,10 @@ def package_versions(packages: Iterable[str] = REPORTED_PACKAGES) -> dict[str, s
 def figure_captions() -> dict[str, str]:
     """Captions for figure names, gathered from the plot modules of ``analysis.plots``.
 
-    A plot module may define ``FIGURE_CAPTIONS = {"figure_name": "caption", …}``; otherwise a plot
-    function named after the figure (``figure_name`` or ``plot_figure_name``) lends the first line of
-    its docstring. Modules that fail to import are skipped (their figures get a plain caption).
+    A plot module may define ``FIGURE_CAPTIONS = {"figure_name": "caption", …}``; otherwise the first
+    docstring line of its public plot functions serves, keyed by the function's name without a
+    ``plot_`` prefix or ``_figure`` suffix (``plot_issuer_counts`` → ``issuer_counts``). Modules that
+    fail to import are skipped (their figures get a plain caption).
     """
     from . import plots
 
@@ -283,12 +285,27 @@ def figure_captions() -> dict[str, str]:
             continue
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_") and fn.__doc__:
+                key = name.removeprefix("plot_").removesuffix("_figure")
                 first = fn.__doc__.strip().splitlines()[0].strip()
-                captions.setdefault(name.removeprefix("plot_"), first)
+                captions.setdefault(key, re.sub(r"``?([^`]+)``?", r"\1", first))  # reST literals read as plain text
         explicit = getattr(module, "FIGURE_CAPTIONS", None)
         if isinstance(explicit, Mapping):
             captions.update({str(k): str(v) for k, v in explicit.items()})
     return captions
+
+
+def caption_for(figure: str, captions: Mapping[str, str]) -> str:
+    """The caption of ``figure``: an exact key; else the key found earliest (then longest) among the
+    ``_``-separated parts of its name (``keyness`` for ``keyness_by_year``, ``k_selection`` for
+    ``cluster_k_selection``); else the name itself."""
+    if figure in captions:
+        return captions[figure]
+    hits = []
+    for key in captions:
+        m = re.search(rf"(?:^|_)({re.escape(key)})(?:_|$)", figure) if key else None
+        if m:
+            hits.append((m.start(1), -len(key), key))
+    return captions[min(hits)[2]] if hits else figure.replace("_", " ")
 
 
 def _rel(path: Path, start: Path) -> str:
@@ -353,7 +370,7 @@ def collect_figures(figures_dir: Path, out_dir: Path, captions: Mapping[str, str
     for name, paths in sorted(by_name.items()):
         main = next((p for p in paths if p.suffix == ".png"), paths[0])
         others = tuple((p.suffix.lstrip("."), _rel(p, out_dir)) for p in paths if p != main)
-        caption = captions.get(name) or name.replace("_", " ")
+        caption = caption_for(name, captions)
         entries.append(FigureEntry(name, _rel(main, out_dir), sha256_file(main), caption, others))
     return entries
 
