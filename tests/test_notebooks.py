@@ -66,6 +66,13 @@ def test_committed_ipynb_has_no_outputs(stem):
     assert "widgets" not in data["metadata"]
 
 
+def test_nbstripout_finds_nothing_to_strip():
+    # The same check a pre-commit hook or CI would run (outputs, execution counts, volatile metadata).
+    paths = [str(config.NOTEBOOKS_DIR / f"{stem}.ipynb") for stem in sorted(NOTEBOOKS)]
+    proc = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", *paths], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("stem", sorted(NOTEBOOKS))
 def test_py_and_ipynb_sides_agree(stem):
     def cells(path: Path) -> list[tuple[str, str, tuple[str, ...]]]:
