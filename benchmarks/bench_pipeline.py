@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PROJ_ROOT = HERE.parent
@@ -100,64 +101,63 @@ def _default_source() -> Path:
     return sorted(generate_corpus.DEFAULT_SOURCE_DIR.glob("*.txt"))[0]
 
 
-def _time_segmenters(texts: list[str]) -> dict[str, float | int | bool]:
-    """Time plain ``jieba.lcut`` and bare ``rjieba.cut`` over every text; check they agree.
+def _time_segmenters(texts: list[str], policies: Any, engines: Sequence[str]) -> dict:
+    """Time plain jieba, bare rjieba and the tokenizers of :mod:`analysis.engine` on the same texts.
 
-    Both get the Simplified text (conversion untimed) and whatever user words the tokens stage
-    registers, so the comparison is like for like. Token lists are counted, not kept, so the
-    baseline adds no memory of its own.
+    The baseline is ``jieba.lcut`` of a plain ``jieba.Tokenizer`` holding the tokens stage's words
+    with its HMM setting (:func:`analysis.tokens.jieba_reference_tokenizer`), over the Simplified
+    texts (conversion untimed): like for like with what the stage segments. Token lists are counted,
+    not kept. ``engines`` names engine runs to time over the whole policy table, each producing the
+    full tokens table partition by partition (streamed, not kept): ``local1``, ``local2`` (two fork
+    workers), ``dask2`` (a two-process LocalCluster).
     """
-    import jieba
-    import rjieba
-
+    from analysis import engine as eng
+    from analysis.docnumber import find_doc_numbers
     from analysis.script import to_simplified
+    from analysis.tokens import jieba_reference_tokenizer, load_segmenter
 
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    _register_user_words(jieba, rjieba)
+    segmenter = load_segmenter()
+    reference = jieba_reference_tokenizer(segmenter)
+    fast = eng._rjieba_for(segmenter)
     converted = [to_simplified(t) for t in texts]
+    out: dict = {}
     start = time.perf_counter()
-    jieba_tokens = 0
-    for text in converted:
-        jieba_tokens += len(jieba.lcut(text))
-    baseline = time.perf_counter() - start
-    rjieba.cut("")  # loads rjieba's dictionary outside the timing, as jieba.initialize does
+    jieba_tokens = sum(len(reference.lcut(t, HMM=segmenter.hmm)) for t in converted)
+    out["baseline_jieba_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    rjieba_tokens = 0
-    for text in converted:
-        rjieba_tokens += len(rjieba.cut(text))
-    bare = time.perf_counter() - start
-    # Identity on a sample keeps the check cheap at 200,000 policies; tests compare in full.
+    rjieba_tokens = sum(len(fast.cut(t, segmenter.hmm)) for t in converted)
+    out["rjieba_cut_s"] = time.perf_counter() - start
+    # Identity on a sample keeps the check cheap at 200,000 policies; the tests compare in full.
     step = max(1, len(converted) // 2000)
-    identical = all(jieba.lcut(t) == rjieba.cut(t) for t in converted[::step])
-    return {
-        "baseline_jieba_s": baseline,
-        "rjieba_cut_s": bare,
-        "jieba_tokens": jieba_tokens,
-        "rjieba_tokens": rjieba_tokens,
-        "rjieba_identical_on_sample": identical and jieba_tokens == rjieba_tokens,
-    }
+    same = all(reference.lcut(t, HMM=segmenter.hmm) == fast.cut(t, segmenter.hmm) for t in converted[::step])
+    out.update(jieba_tokens=jieba_tokens, rjieba_tokens=rjieba_tokens, rjieba_identical_on_sample=same and jieba_tokens == rjieba_tokens)
+    start = time.perf_counter()
+    for t in texts:
+        find_doc_numbers(t)
+    out["docnumber_s"] = time.perf_counter() - start
+    runs = {"local1": eng.Engine("local", 1), "local2": eng.Engine("local", 2), "dask2": eng.Engine("dask", 2)}
+    timed = {}
+    for name in engines:
+        if policies is None:
+            break
+        start = time.perf_counter()
+        rows = sum(len(frame) for frame in eng.iter_tokens(policies, segmenter, runs[name]))
+        timed[name] = time.perf_counter() - start
+        timed[f"{name}_rows"] = rows
+    out["engines"] = timed
+    return out
 
 
-def _register_user_words(jieba_module, rjieba_module) -> None:
-    """Add the tokens stage's user dictionary to both segmenters when the stage exposes one."""
-    try:
-        from analysis import tokens
-    except ImportError:
-        return
-    loader: Callable | None = getattr(tokens, "load_user_words", None)
-    if loader is None:
-        return
-    for entry in loader():
-        word, freq = (entry, None) if isinstance(entry, str) else (entry[0], entry[1] if len(entry) > 1 else None)
-        from analysis.script import to_simplified
-
-        word = to_simplified(word)
-        jieba_module.add_word(word, freq)
-        rjieba_module.add_word(word, freq)
-
-
-def run_benchmark(policies: int, repeat: int = 3, seed: int = 0, workdir: Path | None = None, stages: Sequence[str] = STAGES, stage_args: dict[str, list[str]] | None = None, baseline: bool = True) -> dict:
+def run_benchmark(
+    policies: int,
+    repeat: int = 3,
+    seed: int = 0,
+    workdir: Path | None = None,
+    stages: Sequence[str] = STAGES,
+    stage_args: dict[str, list[str]] | None = None,
+    baseline: bool = True,
+    engines: Sequence[str] = ("local1", "local2"),
+) -> dict:
     """Generate a corpus of ``policies`` policies and time each stage ``repeat`` times.
 
     Returns the result record (see the module docstring); stages whose command does not exist yet
@@ -190,7 +190,12 @@ def run_benchmark(policies: int, repeat: int = 3, seed: int = 0, workdir: Path |
             rss_after[stage] = _rss_mb()
     texts = _policy_texts(proc, raw, policies, seed)
     text_chars = sum(map(len, texts))
-    seg = _time_segmenters(texts) if baseline else {}
+    table = None
+    if (proc / "policies.csv").exists():
+        from analysis.tables import load_policies
+
+        table = load_policies(proc)
+    seg = _time_segmenters(texts, table, engines) if baseline else {}
     medians = {s: (statistics.median(times[s]) if times[s] else None) for s in STAGES if s in times}
     for s in STAGES:
         medians.setdefault(s, None)
@@ -217,6 +222,10 @@ def run_benchmark(policies: int, repeat: int = 3, seed: int = 0, workdir: Path |
         "bare_rjieba_speedup": _ratio(seg.get("baseline_jieba_s"), seg.get("rjieba_cut_s")),
         "rjieba_identical_on_sample": seg.get("rjieba_identical_on_sample"),
         "jieba_tokens": seg.get("jieba_tokens"),
+        "docnumber_s": seg.get("docnumber_s"),
+        "engines_s": {k: v for k, v in seg.get("engines", {}).items() if not k.endswith("_rows")},
+        "engine_rows": {k.removesuffix("_rows"): v for k, v in seg.get("engines", {}).items() if k.endswith("_rows")},
+        "engine_speedup": {k: _ratio(seg.get("baseline_jieba_s"), v) for k, v in seg.get("engines", {}).items() if not k.endswith("_rows")},
         "peak_rss_mb": _rss_mb(),
         "peak_rss_children_mb": _rss_mb(resource.RUSAGE_CHILDREN),
         "rss_after_stage_mb": rss_after,
@@ -247,6 +256,9 @@ def format_table(result: dict) -> str:
     rows.append(f"{'end to end':<22}{_fmt(result['end_to_end_s'], '.2f'):>10}")
     rows.append(f"{'jieba.lcut baseline':<22}{_fmt(result['baseline_jieba_s'], '.2f'):>10}")
     rows.append(f"{'rjieba.cut (bare)':<22}{_fmt(result['rjieba_cut_s'], '.2f'):>10}")
+    rows.append(f"{'find_doc_numbers':<22}{_fmt(result.get('docnumber_s'), '.2f'):>10}")
+    for name, seconds in result.get("engines_s", {}).items():
+        rows.append(f"{'engine ' + name:<22}{_fmt(seconds, '.2f'):>10}   {_fmt(result['engine_speedup'][name], '.1f')}x jieba")
     rows.append("")
     rows.append(f"segmentation speed-up (baseline / tokens stage): {_fmt(result['segmentation_speedup'], '.1f')}x")
     rows.append(f"bare rjieba speed-up (baseline / rjieba.cut):    {_fmt(result['bare_rjieba_speedup'], '.1f')}x")
@@ -307,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workdir", type=Path, default=None, help="keep the corpus and outputs here (default: a temporary folder, deleted)")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES), help="stages to time, in pipeline order")
     parser.add_argument("--stage-args", action="append", default=[], metavar="STAGE=ARGS", help="extra options for one stage, e.g. tokens='--engine local --workers 2'")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the jieba.lcut baseline (it is slow at large sizes)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the jieba.lcut baseline and engine timings (slow at large sizes)")
+    parser.add_argument("--engines", nargs="*", choices=("local1", "local2", "dask2"), default=["local1", "local2"], help="analysis.engine tokenizer runs to time on the parsed table (local2: two fork workers; dask2: two-process LocalCluster)")
     parser.add_argument("--summarize", type=Path, metavar="DIR", help="instead of running, summarise DIR/bench_*.json into summary.csv and summary.md")
     return parser
 
@@ -330,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--stage-args: unknown stage {stage!r}")
         stage_args[stage] = rest.split()
     stages = [s for s in STAGES if s in args.stages]
-    result = run_benchmark(args.policies, args.repeat, args.seed, args.workdir, stages, stage_args, not args.no_baseline)
+    result = run_benchmark(args.policies, args.repeat, args.seed, args.workdir, stages, stage_args, not args.no_baseline, args.engines)
     print(format_table(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

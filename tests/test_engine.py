@@ -58,8 +58,8 @@ def segmenter():
 # inside a text, document numbers (whose tokens are never keywords), both scripts.
 EDGE = pd.DataFrame(
     {
-        "policy_id": ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2021-01", "2021-02"],
-        "year": [2020] * 6 + [2021] * 2,
+        "policy_id": ["2020-01", "2020-02", "2020-03", "2020-04", "2020-05", "2020-06", "2021-01", "2021-02", "2021-03", "2021-04", "2021-05"],
+        "year": [2020] * 6 + [2021] * 5,
         "text": [
             "ABC 電子政務",
             "",
@@ -69,6 +69,10 @@ EDGE = pd.DataFrame(
             "2018-2020年行動方案",
             "第一行\n第二行 国务院令第716号",
             "。。",
+            # a number without 號 at a text's end, then texts that would extend it if joined
+            "依據國發〔2015〕50",
+            "號文件 國務院令",
+            "第716號 2019",
         ],
     }
 )
@@ -134,7 +138,7 @@ def test_dask_local_cluster_gives_the_default_tables(segmenter):
 def test_partitions_are_sorted_whole_policies():
     policies = EDGE.sample(frac=1, random_state=1)
     parts = partition_policies(policies, 3)
-    assert [len(p) for p in parts] == [3, 3, 2]
+    assert [len(p) for p in parts] == [3, 3, 3, 2]
     assert pd.concat(parts)["policy_id"].tolist() == sorted(EDGE["policy_id"])
     assert len(partition_policies(EDGE.iloc[:0], 3)) == 1
 

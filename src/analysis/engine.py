@@ -213,7 +213,7 @@ def tokenize_partition(policies: pd.DataFrame, segmenter: Any) -> pd.DataFrame:
     encoded = simplified_tokens.dictionary_encode()
     rule = np.array([segmenter.is_keyword(w) for w in encoded.dictionary.to_pylist()], dtype=bool)
     keyword = rule[encoded.indices.to_numpy(zero_copy_only=False)] if len(rule) else np.zeros(0, bool)
-    keyword &= ~_inside_doc_numbers(texts, text_starts, find_doc_numbers, starts, ends)
+    keyword &= ~_inside_doc_numbers(find_doc_numbers(original), starts, ends)
     frame = pa.table(
         {
             "policy_id": pa.array(ids, type=pa.string()).take(pa.array(owner, type=pa.int64())),
@@ -247,12 +247,17 @@ def _tokenize_alone(ids: list[str], texts: list[str], segmenter: Any) -> pd.Data
     return tokenize_policies(pd.DataFrame({"policy_id": ids, "text": texts}), segmenter)
 
 
-def _inside_doc_numbers(texts: list[str], text_starts: np.ndarray, finder: Callable, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Whether each token (global offsets) overlaps a document number of its text."""
-    spans = [(base + d.start, base + d.end) for base, text in zip(text_starts.tolist(), texts) for d in finder(text)]
-    if not spans:
+def _inside_doc_numbers(numbers: Sequence[Any], starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each token ``[start, end)`` overlaps one of the document numbers (``.start``/``.end``).
+
+    The numbers are found once in the joined partition text: no part of a number's grammar (CJK
+    prefix, blanks other than line breaks, brackets, digits, numerals, 號, 令) matches a line break,
+    and its only look past a match fails on a line break as on the end of a text, so each text gets
+    exactly the numbers a call on that text alone finds, shifted by the text's offset.
+    """
+    if not numbers:
         return np.zeros(len(starts), dtype=bool)
-    spans.sort()
+    spans = sorted((d.start, d.end) for d in numbers)
     span_starts = np.array([a for a, _ in spans], dtype=np.int64)
     span_ends = np.maximum.accumulate(np.array([b for _, b in spans], dtype=np.int64))
     # The last span starting before a token's end overlaps it iff the furthest end so far passes the token's start.
