@@ -70,10 +70,27 @@ $(ISSUER_OUT) &: $(PARSED) $(ISSUERS_SRC) | $(STAMP)
 $(CLUSTER_OUT) &: $(TOKENS) $(PROC)/policies.csv $(CLUSTERS_SRC) | $(STAMP)
 	$(PY) -m analysis clusters $(PROC) --tables-dir $(TABLES) --figures-dir $(FIGURES)
 
+REPORT_SRC := $(CORE_SRC) $(PLOT_SRC) $(PKG)/report.py
+NOTEBOOK_SRC := $(sort $(wildcard notebooks/[0-9][0-9]-*.py))
+NOTEBOOK_HTML := $(patsubst notebooks/%.py,reports/notebooks/%.html,$(NOTEBOOK_SRC))
+
+# 02–04 re-save their step's figures (same bytes), so each runs after that step.
+reports/notebooks/01-parse-and-inspect.html: $(PARSED) $(PARSE_SRC)
+reports/notebooks/02-keyword-trends.html: $(TOKENS) $(PROC)/policies.csv $(KEYWORDS_SRC) $(KEYWORD_OUT)
+reports/notebooks/03-issuing-bodies.html: $(PARSED) $(ISSUERS_SRC) $(ISSUER_OUT)
+reports/notebooks/04-topic-clusters.html: $(TOKENS) $(PROC)/policies.csv $(CLUSTERS_SRC) $(CLUSTER_OUT)
+
+reports/notebooks/%.html: notebooks/%.py $(REPORT_SRC) | $(STAMP)
+	$(PY) -m analysis report $(PROC) --tables-dir $(TABLES) --figures-dir $(FIGURES) --only $* --no-index
+
+# The index records package versions, so the environment is a real prerequisite here.
+reports/index.html: $(RAW) $(NOTEBOOK_HTML) $(KEYWORD_OUT) $(ISSUER_OUT) $(CLUSTER_OUT) $(REPORT_SRC) $(STAMP)
+	$(PY) -m analysis report $(PROC) --tables-dir $(TABLES) --figures-dir $(FIGURES) --index-only --raw $(RAW)
+
 .PHONY: parse tokens report
 parse: $(PARSED) ## parse data/raw/*.txt into data/processed/
 tokens: $(TOKENS) ## segment the policy texts into tokens.parquet
-report: $(KEYWORD_OUT) $(ISSUER_OUT) $(CLUSTER_OUT) ## run the whole analysis on data/raw/ (makes .venv if missing)
+report: reports/index.html ## run the whole analysis on data/raw/ and build reports/index.html (makes .venv if missing)
 
 .PHONY: test
 test: $(STAMP) ## run the test suite (makes .venv if missing)

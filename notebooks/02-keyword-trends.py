@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -39,7 +41,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from analysis import config
-from analysis.keywords import count_terms, keyness_by_year, keyword_by_year
+from analysis.keywords import count_terms, default_trend_terms, keyness_by_year, keyword_by_year
 from analysis.plots import apply_style, save_figure
 from analysis.plots.keywords import plot_keyness, plot_keyword_heatmap, plot_keyword_trends, top_terms_by_docs
 from analysis.tables import load_policies, load_tokens
@@ -47,7 +49,7 @@ from analysis.tables import load_policies, load_tokens
 # %% tags=["parameters"]
 data_dir = config.PROCESSED_DIR  # folder holding policies.csv and tokens.parquet
 figures_dir = config.FIGURES_DIR  # where the figures are saved (same names as `make report`)
-trend_terms = None  # list of terms for keyword_trends; None = the terms in most policies (as `make report`)
+trend_terms = None  # list of terms for keyword_trends; None = dictionary terms in most policies (as `make report`)
 lookup_terms = None  # terms to count exactly in the texts (any string, either script); None = trend terms
 save_figures = True  # False: show the figures without writing files
 
@@ -82,6 +84,7 @@ by_year[by_year["term"].isin(top)].pivot_table(index="term", columns="year", val
 # Each panel: the share of that year's policies mentioning the term.
 
 # %%
+trend_terms = trend_terms or default_trend_terms(by_year)
 show(plot_keyword_trends(by_year, terms=trend_terms), "keyword_trends")
 
 # %% [markdown]
@@ -109,7 +112,7 @@ keyness[(keyness["direction"] == "over") & (keyness["rank"] <= 5)]
 # `python -m analysis keywords data/processed --terms 雲計算,一網通辦`.
 
 # %%
-lookup = list(lookup_terms or trend_terms or top_terms_by_docs(by_year, 8))
+lookup = list(lookup_terms or trend_terms)
 count_terms(policies, lookup)
 
 # %% [markdown]

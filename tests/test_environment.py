@@ -7,8 +7,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
-yaml = pytest.importorskip("yaml")  # PyYAML comes with the jupyter stack the project depends on
 
 ROOT = Path(__file__).resolve().parents[1]
 

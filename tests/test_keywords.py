@@ -230,3 +230,17 @@ def test_cli_missing_inputs_name_the_file(tmp_path: Path, seed: pd.DataFrame, ca
     assert main(["keywords", str(tmp_path), "--tables-dir", str(tmp_path / "t"), "--figures-dir", str(tmp_path / "f")]) == 2
     assert str(tmp_path / config.TOKENS_FILE) in capsys.readouterr().err
     assert not (tmp_path / "t").exists() and not (tmp_path / "f").exists()
+
+
+def test_default_trend_terms_put_dictionary_terms_first(tmp_path):
+    from analysis.keywords import default_trend_terms
+    from analysis.tokens import load_segmenter
+
+    by_year = pd.DataFrame(
+        {"term": ["服務", "政府", "雲計算", "一網通辦"], "year": [2014, 2014, 2014, 2015], "docs": [9, 8, 2, 1], "count": [20, 15, 3, 1]}
+    )
+    userdict = tmp_path / "dict.txt"
+    userdict.write_text("# mine\n云计算\n一网通办\n", encoding="utf-8")
+    segmenter = load_segmenter(userdict, include_defaults=False)
+    assert default_trend_terms(by_year, segmenter, n=3) == ["雲計算", "一網通辦", "服務"]
+    assert default_trend_terms(by_year, load_segmenter(include_defaults=False), n=2) == ["服務", "政府"]

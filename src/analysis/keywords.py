@@ -30,7 +30,7 @@ from . import config
 from .errors import InputError
 from .script import to_simplified
 from .tables import Column, Schema, load_tokens, to_csv_bytes, validate, write_tables
-from .tokens import CACHE_DIRNAME, cached_tokenize, load_segmenter, read_policies
+from .tokens import CACHE_DIRNAME, Segmenter, cached_tokenize, load_segmenter, read_policies
 
 KEYWORD_BY_YEAR = Schema(
     "keyword_by_year",
@@ -278,6 +278,18 @@ def _read_tokens(data_dir: Path) -> pd.DataFrame:
         raise InputError(path, str(err).splitlines()[0]) from None
 
 
+def default_trend_terms(by_year: pd.DataFrame, segmenter: Segmenter | None = None, n: int = 8) -> list[str]:
+    """The terms ``keyword_trends.png`` shows unless told otherwise (the CLI and notebook 02 agree).
+
+    The domain dictionary's terms in most policies first (the ideas whose rise and fall the figure
+    is for), then the most widespread other terms: a rule, so every corpus gets its own terms.
+    """
+    from .plots.keywords import top_terms_by_docs
+
+    segmenter = segmenter or load_segmenter()
+    return top_terms_by_docs(by_year, n, prefer=[e.word for e in segmenter.entries])
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m analysis keywords``."""
     parser.add_argument("dir", nargs="?", type=Path, default=config.PROCESSED_DIR, help="folder with policies.csv and tokens.parquet")
@@ -288,7 +300,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="comma-separated terms (either script, any string): print term,year,count,docs,… CSV rows of their true occurrences to stdout and write nothing",
     )
-    parser.add_argument("--trend-terms", default=None, help="comma-separated terms for keyword_trends.png (default: the terms in most policies)")
+    parser.add_argument("--trend-terms", default=None, help="comma-separated terms for keyword_trends.png (default: the dictionary terms in most policies, then other terms)")
     parser.add_argument("--userdict", type=Path, default=None, help="extra user dictionary; when given (or --stopwords), tokens are re-segmented (cached in DIR/.cache) instead of read from tokens.parquet")
     parser.add_argument("--stopwords", type=Path, default=None, help="extra stopword list (one word a line), see --userdict")
 
@@ -303,8 +315,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--terms", "no terms given")
         sys.stdout.write(to_csv_bytes(count_terms(policies, terms)).decode("utf-8-sig"))
         return 0
+    segmenter = load_segmenter(args.userdict, args.stopwords)
     if args.userdict is not None or args.stopwords is not None:
-        tokens = cached_tokenize(policies, load_segmenter(args.userdict, args.stopwords), data_dir / CACHE_DIRNAME)
+        tokens = cached_tokenize(policies, segmenter, data_dir / CACHE_DIRNAME)
     else:
         tokens = _read_tokens(data_dir)
     try:
@@ -319,7 +332,10 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     apply_style()
-    trend_terms = [t.strip() for t in args.trend_terms.split(",") if t.strip()] if args.trend_terms else None
+    if args.trend_terms:
+        trend_terms = [t.strip() for t in args.trend_terms.split(",") if t.strip()]
+    else:
+        trend_terms = default_trend_terms(by_year, segmenter)
     figures = {
         "keyword_trends": plot_keyword_trends(by_year, terms=trend_terms),
         "keyword_heatmap": plot_keyword_heatmap(by_year),

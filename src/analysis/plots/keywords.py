@@ -9,21 +9,27 @@ has. Call :func:`analysis.plots.apply_style` first so Chinese labels have a font
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..script import to_simplified
 
-def top_terms_by_docs(by_year: pd.DataFrame, n: int = 8) -> list[str]:
+
+def top_terms_by_docs(by_year: pd.DataFrame, n: int = 8, prefer: Collection[str] = ()) -> list[str]:
     """The ``n`` terms mentioned by the most policies over all years (ties: more occurrences, then term).
 
-    This is the default choice of trend terms: a rule, so a new corpus gets its own terms.
+    Terms whose Simplified form is in ``prefer`` (the domain dictionary, say) come first, so the
+    trends show ideas (雲計算, 一網通辦) before generic words (服務, 政府); the general ranking fills
+    any places left. This is the default choice of trend terms: a rule, so a new corpus gets its own.
     """
     totals = by_year.groupby("term")[["docs", "count"]].sum().reset_index()
-    totals = totals.sort_values(["docs", "count", "term"], ascending=[False, False, True])
+    preferred = {to_simplified(t) for t in prefer}
+    totals["preferred"] = [to_simplified(t) in preferred for t in totals["term"]]
+    totals = totals.sort_values(["preferred", "docs", "count", "term"], ascending=[False, False, False, True])
     return totals["term"].head(n).tolist()
 
 
