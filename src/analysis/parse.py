@@ -212,44 +212,38 @@ def _nest(title: str) -> str:
 
 
 def _restore_inner_title(inner: str, heading: str | None) -> tuple[str, str | None]:
-    """Repair a 《…》 whose inner title the web page lost, using the policy's heading.
+    """Repair a 《…》 whose inner title the web page lost or garbled, using the policy's heading.
 
     Returns the repaired text and a description of the repair (None when nothing changed).
     """
-    original = inner
-    swapped = _SWAPPED_ABOUT.search(to_simplified(inner))
-    if swapped:
-        verb = inner[swapped.start(): swapped.start() + 2]
-        inner = inner[: swapped.start()] + inner[swapped.start() + 2: swapped.end()] + verb + inner[swapped.end():]
-    fixed, repair = _restore_lost_title(inner, heading)
-    if fixed != original and repair is None:
-        repair = f"restored 《{original}》 → 《{fixed}》"
-    elif repair is not None:
-        repair = f"restored 《{original}》 → 《{fixed}》"
-    return fixed, repair
+    fixed = inner
+    swapped = _SWAPPED_ABOUT.search(to_simplified(fixed))
+    if swapped:  # 印發關於X的通知 → 關於印發X的通知
+        verb = fixed[swapped.start(): swapped.start() + 2]
+        fixed = fixed[: swapped.start()] + fixed[swapped.start() + 2: swapped.end()] + verb + fixed[swapped.end():]
+    fixed = _restore_lost_title(fixed, heading)
+    return fixed, (f"restored 《{inner}》 → 《{fixed}》" if fixed != inner else None)
 
 
-def _restore_lost_title(inner: str, heading: str | None) -> tuple[str, str | None]:
+def _restore_lost_title(inner: str, heading: str | None) -> str:
+    """Fill the place of a lost inner title: a stray ``<2014>`` marker, an empty 印發的 slot, or a
+    title whose inner 《…》 was dropped."""
     if not heading:
-        fixed = _ANGLE_MARKER.sub(lambda m: m.group(1), inner)
-        return fixed, (f"removed marker in 《{inner}》" if fixed != inner else None)
+        return _ANGLE_MARKER.sub(lambda m: m.group(1), inner)
     h_simple = to_simplified(heading)
     inner_simple = to_simplified(inner)
     marker = _ANGLE_MARKER.search(inner)
     if marker:
         lost = to_simplified(marker.group(1))
         replacement = _nest(heading) if h_simple.startswith(lost) else marker.group(1)
-        fixed = inner[: marker.start()] + replacement + inner[marker.end():]
-        return fixed, f"restored 《{inner}》 → 《{fixed}》"
+        return inner[: marker.start()] + replacement + inner[marker.end():]
     slot = _EMPTY_SLOT.search(inner_simple)
     if slot and h_simple not in inner_simple:
-        fixed = inner[: slot.end()] + _nest(heading) + inner[slot.end():]
-        return fixed, f"restored 《{inner}》 → 《{fixed}》"
+        return inner[: slot.end()] + _nest(heading) + inner[slot.end():]
     heading_without_refs = _TITLE_REF.sub("", h_simple)
     if heading_without_refs != h_simple and inner_simple == heading_without_refs:
-        fixed = _nest(heading)
-        return fixed, f"restored 《{inner}》 → 《{fixed}》"
-    return inner, None
+        return _nest(heading)
+    return inner
 
 
 def _similarity(a: str, b: str) -> float:
@@ -443,10 +437,9 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
     year: int | None = None
     pending: _Line | None = None  # a heading waiting for its summary
 
-    def row(line: _Line, kind: str, detail: str = "") -> dict:
-        r = {"source_file": path.name, "line": line.number, "kind": kind, "policy_id": "", "detail": detail, "raw": line.raw}
-        report.append(r)
-        return r
+    def row(line: _Line, kind: str, detail: str = "") -> None:
+        # "_line" carries the line's own repairs to parse_lines, which reports them after the row
+        report.append({"source_file": path.name, "line": line.number, "kind": kind, "policy_id": "", "detail": detail, "raw": line.raw, "_line": line})
 
     def flush_heading() -> None:
         nonlocal pending
@@ -486,9 +479,7 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
             flush_heading()
             heading_text, heading_repairs = _clean_heading(line.text)
             pending = _Line(line.number, raw, heading_text, to_simplified(heading_text), line.repairs + heading_repairs)
-            line = pending
-            policy_row = row(line, "policy_heading")
-            policy_row["_line"] = line
+            row(pending, "policy_heading")
             continue
         if pending is not None:
             policies.append(_Policy(year, pending, [line]))  # type: ignore[arg-type]
@@ -497,8 +488,7 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
             policies[-1].summary.append(line)
         else:
             policies.append(_Policy(year, None, [line]))  # type: ignore[arg-type]
-        summary_row = row(line, "policy_summary")
-        summary_row["_line"] = line
+        row(line, "policy_summary")
     flush_heading()
     if year is None:
         raise InputError(path, "no year headings found (expected lines such as 2014年); not a compilation")
@@ -596,12 +586,11 @@ def parse_lines(
     # every line's row: fill its policy, and add rows for the line-level repairs
     final_report = []
     for r in report:
-        line = r.pop("_line", None)
+        line = r.pop("_line")
         r["policy_id"] = line_policy.get(r["line"], "")
         final_report.append(r)
-        if line is not None:
-            for repair in line.repairs:
-                final_report.append({**r, "kind": "repair", "detail": repair})
+        for repair in line.repairs:
+            final_report.append({**r, "kind": "repair", "detail": repair})
     for rep in repairs:
         raw = lines[rep["line"] - 1]
         entry = {"source_file": path.name, "line": rep["line"], "kind": rep["kind"], "policy_id": rep["policy_id"], "detail": rep["detail"], "raw": raw}
