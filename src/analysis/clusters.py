@@ -64,7 +64,7 @@ from scipy import sparse
 from . import config
 from .errors import InputError
 from .script import to_simplified
-from .tables import Column, Schema, SchemaError, load_policies, load_tokens, write_tables
+from .tables import Column, Schema, read_input_table, write_tables
 
 UNCLUSTERED = 0
 UNCLUSTERED_LABEL = "（無可用詞）"
@@ -602,14 +602,8 @@ def run(args: argparse.Namespace) -> int:
     """Read DIR's tables, cluster, write clusters.csv, the tables and (unless --no-figures) figures."""
     params = params_from_args(args)
     data_dir = Path(args.data_dir)
-    for name in (config.POLICIES_FILE, config.TOKENS_FILE):
-        if not (data_dir / name).is_file():
-            raise InputError(data_dir / name, "no such file (run 'python -m analysis parse' and 'tokens' first)")
-    try:
-        policies = load_policies(data_dir)
-        tokens = load_tokens(data_dir)
-    except SchemaError as err:
-        raise InputError(data_dir, str(err)) from None
+    policies = read_input_table(data_dir, config.POLICIES_FILE)
+    tokens = read_input_table(data_dir, config.TOKENS_FILE)
     try:
         result = cluster_policies(tokens, policies, params)
     except ValueError as err:

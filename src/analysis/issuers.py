@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import config
 from .errors import InputError
-from .tables import Column, Schema, SchemaError
+from .tables import Column, Schema, read_input_table
 
 ISSUER_COUNTS = Schema(
     "issuer_counts",
@@ -238,28 +238,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
 
 
-def _load(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from .tables import load_policies, load_policy_issuers
-
-    out = []
-    for name, loader in ((config.POLICIES_FILE, load_policies), (config.POLICY_ISSUERS_FILE, load_policy_issuers)):
-        path = data_dir / name
-        if not path.is_file():
-            raise InputError(path, "no such file (run 'python -m analysis parse' first)")
-        try:
-            out.append(loader(data_dir))
-        except SchemaError as err:
-            raise InputError(path, str(err).removeprefix(f"{path}: ")) from None
-        except (ValueError, UnicodeDecodeError) as err:
-            raise InputError(path, f"cannot be read as a table: {err}") from None
-    return out[0], out[1]
-
-
 def run(args: argparse.Namespace) -> int:
     """Build the issuer tables and figures from ``args.data_dir``."""
     from .registry import load_registry
 
-    policies, policy_issuers = _load(args.data_dir)
+    policies = read_input_table(args.data_dir, config.POLICIES_FILE)
+    policy_issuers = read_input_table(args.data_dir, config.POLICY_ISSUERS_FILE)
     try:
         tables = issuer_tables(policies, policy_issuers, load_registry())
     except ValueError as err:

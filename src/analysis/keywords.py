@@ -29,8 +29,8 @@ import pandas as pd
 from . import config
 from .errors import InputError
 from .script import to_simplified
-from .tables import Column, Schema, load_tokens, to_csv_bytes, validate, write_tables
-from .tokens import CACHE_DIRNAME, Segmenter, cached_tokenize, load_segmenter, read_policies
+from .tables import Column, Schema, read_input_table, to_csv_bytes, validate, write_tables
+from .tokens import CACHE_DIRNAME, Segmenter, cached_tokenize, load_segmenter
 
 KEYWORD_BY_YEAR = Schema(
     "keyword_by_year",
@@ -268,16 +268,6 @@ def count_terms(policies: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
 
 # --- CLI -------------------------------------------------------------------------------------------
 
-def _read_tokens(data_dir: Path) -> pd.DataFrame:
-    path = data_dir / config.TOKENS_FILE
-    if not path.is_file():
-        raise InputError(path, "file not found (run 'python -m analysis tokens' first)")
-    try:
-        return load_tokens(data_dir)
-    except (ValueError, OSError) as err:
-        raise InputError(path, str(err).splitlines()[0]) from None
-
-
 def default_trend_terms(by_year: pd.DataFrame, segmenter: Segmenter | None = None, n: int = 8) -> list[str]:
     """The terms ``keyword_trends.png`` shows unless told otherwise (the CLI and notebook 02 agree).
 
@@ -308,7 +298,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the keyword tables and figures, or print counts for ``--terms``."""
     data_dir = Path(args.dir)
-    policies = read_policies(data_dir)
+    policies = read_input_table(data_dir, config.POLICIES_FILE)
     if args.terms is not None:
         terms = [t.strip() for t in args.terms.split(",") if t.strip()]
         if not terms:
@@ -319,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     if args.userdict is not None or args.stopwords is not None:
         tokens = cached_tokenize(policies, segmenter, data_dir / CACHE_DIRNAME)
     else:
-        tokens = _read_tokens(data_dir)
+        tokens = read_input_table(data_dir, config.TOKENS_FILE)
     try:
         by_year = keyword_by_year(tokens, policies)
     except ValueError as err:

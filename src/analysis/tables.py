@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
+from .errors import InputError
 
 CSV_ENCODING = "utf-8-sig"
 _UMASK = os.umask(0)
@@ -232,3 +233,34 @@ def load_parse_report(data_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFra
 def load_tokens(data_dir: str | Path = config.PROCESSED_DIR) -> pd.DataFrame:
     """One row per token (policy_id, token, start, end, keyword), validated."""
     return validate(pd.read_parquet(Path(data_dir) / config.TOKENS_FILE), TOKENS, Path(data_dir) / config.TOKENS_FILE)
+
+
+# The command that writes each processed table, for the hint when one is missing.
+_PRODUCER = {
+    config.POLICIES_FILE: "parse",
+    config.POLICY_ISSUERS_FILE: "parse",
+    config.PARSE_REPORT_FILE: "parse",
+    config.TOKENS_FILE: "tokens",
+}
+_LOADERS = {
+    config.POLICIES_FILE: load_policies,
+    config.POLICY_ISSUERS_FILE: load_policy_issuers,
+    config.PARSE_REPORT_FILE: load_parse_report,
+    config.TOKENS_FILE: load_tokens,
+}
+
+
+def read_input_table(data_dir: str | Path, name: str) -> pd.DataFrame:
+    """Load the processed table ``name`` (e.g. ``config.POLICIES_FILE``) for a command.
+
+    A missing, unreadable or invalid file raises :class:`InputError` naming it, so every command
+    reports bad input the same way: one line, exit status 2.
+    """
+    path = Path(data_dir) / name
+    if not path.is_file():
+        raise InputError(path, f"no such file (run 'python -m analysis {_PRODUCER[name]}' first)")
+    try:
+        return _LOADERS[name](data_dir)
+    except (ValueError, OSError) as err:  # SchemaError, pandas/pyarrow parse and decode errors
+        first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise InputError(path, first_line.removeprefix(f"{path}: ")) from None

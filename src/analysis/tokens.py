@@ -37,7 +37,7 @@ from . import config
 from .docnumber import find_doc_numbers
 from .errors import InputError
 from .script import to_simplified
-from .tables import TOKENS, load_policies, validate, write_tables
+from .tables import TOKENS, read_input_table, validate, write_tables
 
 DEFAULT_USERDICT = config.RESOURCES_DIR / "userdict.txt"
 DEFAULT_STOPWORDS = config.RESOURCES_DIR / "stopwords.txt"
@@ -279,20 +279,9 @@ def cached_tokenize(policies: pd.DataFrame, segmenter: Segmenter, cache_dir: str
     return tokens
 
 
-def read_policies(data_dir: str | Path) -> pd.DataFrame:
-    """``DIR/policies.csv`` validated; :class:`InputError` naming the file when it is missing."""
-    path = Path(data_dir) / config.POLICIES_FILE
-    if not path.is_file():
-        raise InputError(path, "file not found (run 'python -m analysis parse' first)")
-    try:
-        return load_policies(data_dir)
-    except ValueError as err:  # SchemaError and pandas parse errors
-        raise InputError(path, str(err).removeprefix(f"{path}: ")) from None
-
-
 def tokens_for(data_dir: str | Path = config.PROCESSED_DIR, userdict: str | Path | None = None, stopwords: str | Path | None = None) -> pd.DataFrame:
     """Tokens of ``DIR/policies.csv`` via the cache in ``DIR/.cache`` (what notebooks call)."""
-    policies = read_policies(data_dir)
+    policies = read_input_table(data_dir, config.POLICIES_FILE)
     return cached_tokenize(policies, load_segmenter(userdict, stopwords), Path(data_dir) / CACHE_DIRNAME)
 
 
@@ -307,7 +296,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Segment ``DIR/policies.csv`` and write ``DIR/tokens.parquet`` atomically."""
     data_dir = Path(args.dir)
-    policies = read_policies(data_dir)
+    policies = read_input_table(data_dir, config.POLICIES_FILE)
     segmenter = load_segmenter(args.userdict, args.stopwords, hmm=args.hmm)
     tokens = cached_tokenize(policies, segmenter, data_dir / CACHE_DIRNAME)
     out = data_dir / config.TOKENS_FILE
