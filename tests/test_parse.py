@@ -257,11 +257,6 @@ def test_writing_twice_is_byte_identical(tmp_path, seed_result):
         assert a.read_bytes() == b.read_bytes()
 
 
-def test_help_exists():
-    proc = _run_cli("parse", "--help")
-    assert proc.returncode == 0 and "--encoding" in proc.stdout
-
-
 # --------------------------------------------------------------------------------- fuzz
 
 _ALPHABET = st.sampled_from(list("年〔〕()《》“”、，。；：?？+ 國务院辦公廳关于印發的通知意见号號第令一二〇0123456789\n\r\t<>部委局等联合"))
