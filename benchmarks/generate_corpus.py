@@ -17,9 +17,11 @@ script (OpenCC t2s, as the pipeline does), ``--encoding`` writes any codec Pytho
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,8 @@ class Material:
     verbs: tuple[str, ...]
     years: tuple[int, ...]
     summary_lengths: tuple[int, ...]
+    # issuer → the document-number prefixes seen with it, so a number agrees with its issuer
+    issuer_prefixes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:
@@ -120,6 +124,12 @@ def load_material(source: Path) -> Material:
             topics.append(parts["topic"].removeprefix("印發").strip())
             doc_types.append(parts["type"])
             issuers.append(parts["issuer"].removesuffix("印發").strip())
+    seen: dict[str, list[str]] = {}
+    for summary in summaries:
+        named = [m for m in (_TITLE_PARTS.match(q) for q in _QUOTED_TITLE.findall(summary)) if m]
+        number = _DOC_NUMBER.search(summary)
+        if named and number and named[0]["issuer"].strip():
+            seen.setdefault(named[0]["issuer"].removesuffix("印發").strip(), []).append(number.group(1))
     material = Material(
         title=title,
         preamble=preamble,
@@ -132,8 +142,9 @@ def load_material(source: Path) -> Material:
         verbs=_unique(_DOC_NUMBER_AND_VERB.findall("\n".join(summaries))),
         years=tuple(sorted(set(years))),
         summary_lengths=tuple(len(s) for s in summaries),
+        issuer_prefixes=tuple((issuer, _unique(prefixes)) for issuer, prefixes in seen.items()),
     )
-    empty = [name for name, value in vars(material).items() if not value]
+    empty = [name for name, value in vars(material).items() if not value and name != "issuer_prefixes"]
     if empty:
         raise MaterialError(f"{source}: found no {', '.join(empty)} to recombine")
     return material
@@ -153,7 +164,7 @@ def _policy(rng: random.Random, material: Material, year: int) -> tuple[str, str
         heading = name
     number = ""
     if rng.random() < 0.85:
-        prefix = rng.choice(material.doc_prefixes)
+        prefix = rng.choice(dict(material.issuer_prefixes).get(issuer) or material.doc_prefixes)
         number = f"({prefix}〔{year}〕{rng.randint(1, 300)}號)"
     verb = rng.choice(material.verbs)
     if rng.random() < 0.5 or not issuer:
@@ -232,13 +243,21 @@ def write_compilation(
         convert = to_simplified
     chars = 0
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding=encoding, newline="\n") as fh:
-        batch: list[str] = []
-        for line in iter_compilation(material, policies, seed, years):
-            batch.append(line)
-            if len(batch) >= 4096:
-                chars += _flush(fh, batch, convert)
-        chars += _flush(fh, batch, convert)
+    # Written beside the target and renamed when complete: a failure (a character the encoding
+    # cannot represent) leaves no partial file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with open(fd, "w", encoding=encoding, newline="\n") as fh:
+            batch: list[str] = []
+            for line in iter_compilation(material, policies, seed, years):
+                batch.append(line)
+                if len(batch) >= 4096:
+                    chars += _flush(fh, batch, convert)
+            chars += _flush(fh, batch, convert)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return chars
 
 
@@ -267,15 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__.strip().splitlines()[0],
         epilog="The corpus is recombined from --source at run time; the same --seed gives the same bytes.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--policies", "-n", type=int, required=True, help="number of policies to generate")
     parser.add_argument("--out", "-o", type=Path, required=True, help="file to write")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same bytes (default: 0)")
     parser.add_argument("--source", type=Path, default=None, help="compilation to take material from (default: first data/raw/*.txt)")
     parser.add_argument("--years", type=_years, default=None, help="year range FIRST-LAST (default: the source's years)")
     parser.add_argument("--simplified", action="store_true", help="write Simplified script (OpenCC t2s) instead of the source's script")
-    parser.add_argument("--encoding", default="utf-8", help="output encoding, e.g. utf-8, utf-8-sig, gb18030, cp950, utf-16")
+    parser.add_argument("--encoding", default="utf-8", help="output encoding, e.g. utf-8 (default), utf-8-sig, gb18030, cp950, utf-16")
     return parser
 
 

@@ -105,6 +105,10 @@ def test_cli_help_and_bad_source(tmp_path, capsys):
     bad.write_text("沒有年份的文件\n\n一段文字。\n", encoding="utf-8")
     assert gen.main(["-n", "5", "-o", str(tmp_path / "x.txt"), "--source", str(bad)]) == 2
     assert str(tmp_path / "x.txt") in capsys.readouterr().err
+    # Simplified text in Big5: refused, and no partial file is left behind
+    assert gen.main(["-n", "5", "-o", str(tmp_path / "big5.txt"), "--simplified", "--encoding", "cp950"]) == 2
+    assert "cp950" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt"]
 
 
 def _parse(raw: Path, out: Path):
