@@ -309,3 +309,21 @@ def test_list_markers_and_numbers_on_heading_lines(tmp_path):
     report = result.report
     assert report.loc[report.kind == "warning", "detail"].str.contains("no issuing body").any()
     assert report.loc[report.kind == "repair", "detail"].str.contains("list marker").sum() == 2
+
+
+def test_titles_without_quotes_laws_adopted_by_name_and_editor_notes():
+    path = Path(__file__).parent / "data" / "constructed_digital_gov_2020_2022.txt"
+    result = parse_compilation([path])
+    p = result.policies.set_index("policy_id")
+    assert len(p) == 8
+    # a formal title written without 《》 before its number
+    assert p.loc["2022-02", "document_title"] == "国务院办公厅关于印发全国一体化政务大数据体系建设指南的通知"
+    assert p.loc["2022-02", "doc_number"] == "国办函〔2022〕102号"
+    # a law with no order number: the adopting body is named before 通过
+    assert p.loc["2021-03", "issuers"] == "全国人大常委会" and p.loc["2021-03", "doc_number"] == ""
+    assert p.loc["2021-02", "doc_number"] == "主席令第84号"
+    # the headless last policy with three joint bodies
+    assert p.loc["2022-03", "issuers"] == "中央网信办;国家发展改革委;工业和信息化部"
+    # the bracketed source note at the end is a trailer, not a policy
+    report = result.report
+    assert report.loc[report.raw.str.contains("本文来源"), "kind"].tolist() == ["trailer"]

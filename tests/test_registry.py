@@ -87,3 +87,8 @@ def test_user_registry_extends_and_errors_name_the_line(tmp_path):
     assert str(err.value).startswith(f"{bad}:2:")
     with pytest.raises(InputError, match="header"):
         parse_registry("name,level\nA,B\n", "r.csv")
+
+
+def test_find_names_prefers_the_longest_name(registry):
+    text = "由第十三届全国人民代表大会常务委员会第三十次会议通过，国务院办公厅、財政部印发"
+    assert registry.find_names(text) == ["全國人大常委會", "國務院辦公廳", "財政部"]

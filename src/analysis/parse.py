@@ -46,9 +46,13 @@ _SENTENCE_PUNCT = set("。，,；;！!？?")
 _QUOTED = re.compile(r"《[^《》]*》|“[^“”]*”|\"[^\"]*\"|「[^「」]*」|[（(][^（()）]*[)）]")
 # Web-page furniture that ends an article: everything from the first such line on is trailer.
 _TRAILER = re.compile(
-    r"^(?:【?分享到|【?相关(?:文章|阅读|新闻|链接)|【?责任编辑|【?打印|【?关闭|上一篇|下一篇|返回顶部|扫一扫|版权所有|来源[:：]|【?纠错)"
+    r"^[（(【\[]?\s*(?:分享到|相关(?:文章|阅读|新闻|链接)|责任编辑|打印|关闭|上一篇|下一篇|返回顶部|扫一扫|版权所有|(?:本文|文章|信息)?来源[:：]|纠错)"
 )
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# A whole line in brackets is an editor's note (（本文有删节）), never a policy.
+_BRACKETED_NOTE = re.compile(r"^[（(【\[][^（()）【】\[\]]*[)）】\]]$")
+# Verbs by which the bodies named before them issue or adopt a document.
+_ISSUING_VERB = re.compile(r"印发|发布|公布|颁布|通过|批准|出台|制定|下发")
 
 # Repairs of web artifacts.
 _GARBAGE = re.compile(r"[?？]{2,}")
@@ -262,6 +266,7 @@ class _DocumentMention:
     formal_title: str  # the issuing document's formal title
     pre: str  # clause text before 《 (as written)
     pre_start: int
+    quoted: bool = True  # False: a formal title written without 《》 before its number
 
 
 def _document_mentions(summary: str, heading: str | None, notes: list[tuple[str, str]]) -> list[_DocumentMention]:
@@ -298,6 +303,25 @@ def _document_mentions(summary: str, heading: str | None, notes: list[tuple[str,
             formal = inner.replace("〈", "《").replace("〉", "》") + post
         mentions.append(_DocumentMention(m.start(), m.end() + len(post), inner, formal, pre, clause_start))
     return mentions
+
+
+def _unquoted_document(summary: str, numbers: list[DocNumber]) -> _DocumentMention | None:
+    """A formal title written without 《》 right before its number at the start of the summary:
+    國務院辦公廳關於印發X的通知（國辦函〔2022〕102號）指出…"""
+    simple = to_simplified(summary)
+    first_break = min((simple.find(ch) for ch in "。；;" if ch in simple), default=len(simple))
+    for n in numbers:
+        if n.start >= first_break:
+            break
+        clause_start = max((simple.rfind(ch, 0, n.start) for ch in "。，,；;：:"), default=-1) + 1
+        connector = _LEAD_CONNECTOR.match(simple[clause_start:])
+        if connector:
+            clause_start += connector.end()
+        title = summary[clause_start: n.start].rstrip(" （(［[【〔")
+        title_simple = to_simplified(title)
+        if _ABOUT in title_simple and _is_document_title(title_simple) and "《" not in title:
+            return _DocumentMention(clause_start, clause_start + len(title), title, title, "", clause_start, quoted=False)
+    return None
 
 
 def _choose_document(mentions: list[_DocumentMention], heading: str | None, summary_simple: str) -> _DocumentMention | None:
@@ -425,6 +449,20 @@ def _find_issuers(doc: _DocumentMention | None, number: DocNumber | None, regist
     return _IssuerFinding(names, unknown, stated)
 
 
+def _issuers_before_verb(summary_simple: str, registry: IssuerRegistry) -> list[str]:
+    """Known bodies named in the opening sentence before its first issuing verb (…由全國人民代表
+    大會常務委員會…通過): the fallback when neither a title clause nor a number names an issuer."""
+    first_break = min((summary_simple.find(ch) for ch in "。；;" if ch in summary_simple), default=len(summary_simple))
+    verb = _ISSUING_VERB.search(summary_simple, 0, first_break)
+    if verb is None:
+        return []
+    found: list[str] = []
+    for canonical in registry.find_names(summary_simple[: verb.start()]):
+        if canonical not in found:
+            found.append(canonical)
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # The parser
 
@@ -474,6 +512,9 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
             continue
         if len(_CJK.findall(line.simple)) < 2:
             row(line, "skipped", "no Chinese text")
+            continue
+        if _BRACKETED_NOTE.match(line.simple):
+            row(line, "skipped", "a note in brackets, not a policy")
             continue
         if _is_heading_shape(line.simple):
             flush_heading()
@@ -535,13 +576,13 @@ def parse_lines(
         summary_simple = to_simplified(summary)
         notes = policy.notes
         mentions = _document_mentions(summary, heading, notes)
-        doc = _choose_document(mentions, heading, summary_simple)
         numbers = find_doc_numbers(summary)
+        doc = _choose_document(mentions, heading, summary_simple) or _unquoted_document(summary, numbers)
         number = _own_number(numbers, doc, summary_simple)
         if number is None and heading:
             heading_numbers = find_doc_numbers(policy.heading.raw)  # type: ignore[union-attr]
             number = heading_numbers[0] if heading_numbers else None
-        if doc is not None and doc.inner != summary[doc.start + 1: doc.start + 1 + len(doc.inner)]:
+        if doc is not None and doc.quoted and doc.inner != summary[doc.start + 1: doc.start + 1 + len(doc.inner)]:
             # write the restored title into the cleaned summary, too
             close = summary.index("》", doc.start)
             summary = summary[: doc.start + 1] + doc.inner + summary[close:]
@@ -549,6 +590,8 @@ def parse_lines(
         if not title:
             notes.append(("warning", "no heading line and no document title in the summary: title left empty"))
         finding = _find_issuers(doc, number, registry)
+        if not finding.names and not finding.unknown:
+            finding.names.extend(_issuers_before_verb(summary_simple, registry))
         if not finding.names and not finding.unknown:
             notes.append(("warning", "no issuing body found"))
         for name in finding.unknown:

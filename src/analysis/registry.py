@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +52,7 @@ class IssuerRegistry:
         # longest first, so the most specific name or prefix wins
         self._names_longest_first = sorted(self._by_name, key=len, reverse=True)
         self._prefixes_longest_first = sorted(self._by_prefix, key=len, reverse=True)
+        self._name_pattern = re.compile("|".join(re.escape(n) for n in self._names_longest_first if len(n) >= 2) or "(?!)")
 
     def lookup(self, name: str) -> Issuer | None:
         """The body named ``name`` (canonical name or alias, either script, or one of its units)."""
@@ -64,6 +66,11 @@ class IssuerRegistry:
             if key.startswith(known) and len(known) >= 2 and rest.endswith(_UNIT_SUFFIXES):
                 return self._by_name[known]
         return None
+
+    def find_names(self, text: str) -> list[str]:
+        """Canonical names of the bodies named anywhere in ``text`` (either script), in order;
+        the longest name wins where names overlap (全國人民代表大會常務委員會, not 全國人民代表大會)."""
+        return [self._by_name[m.group()].canonical for m in self._name_pattern.finditer(to_simplified(text))]
 
     def resolve(self, name: str) -> str | None:
         """Canonical name (registry script) of the body called ``name``, or None if unknown."""
