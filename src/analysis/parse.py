@@ -38,7 +38,7 @@ _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789"
 # A list marker before a heading: 一、 （一） 1. 1、 (1) ① …
 _LIST_MARKER = r"(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[、.．)）](?!\d)|[①-⑳])"
 _YEAR_HEADING = re.compile(
-    rf"^{_LIST_MARKER}?\s*[（(【\[]?\s*(?P<year>(?:19|20)\d{{2}}|[〇○零一二三四五六七八九]{{4}})\s*(?:年度?)?\s*[)）】\]]?\s*[:：]?$"
+    rf"^{_LIST_MARKER}?\s*[（(【\[]?\s*(?P<year>(?:19|20)\d{{2}}|[〇○零一二三四五六七八九]{{4}})\s*(?:年度?)?\s*[)）】\]]?\s*(?:[（(][^（()）]{{0,12}}[)）])?\s*[:：]?$"
 )
 # A heading is one short line without sentence punctuation outside brackets and quotes.
 _MAX_HEADING_CHARS = 90
