@@ -246,6 +246,9 @@ def write_compilation(
     # Written beside the target and renamed when complete: a failure (a character the encoding
     # cannot represent) leaves no partial file.
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600 files; the corpus is an ordinary file
     try:
         with open(fd, "w", encoding=encoding, newline="\n") as fh:
             batch: list[str] = []

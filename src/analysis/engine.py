@@ -281,6 +281,12 @@ def iter_tokens(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine(
     yield from map_partitions(partial(tokenize_partition, segmenter=segmenter), parts, engine, desc="tokens")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_parquet_stream(path: str | Path, frames: Iterable[pd.DataFrame], schema: Any | None = None, row_group_rows: int = 1024 * 1024) -> int:
     """Write tables arriving one after another as one Parquet file, atomically; return the row count.
 
@@ -299,6 +305,7 @@ def write_parquet_stream(path: str | Path, frames: Iterable[pd.DataFrame], schem
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs are ordinary files
     rows = 0
     writer = None
     pending: list[pa.Table] = []
