@@ -14,6 +14,7 @@ from analysis.engine import (
     Engine,
     add_engine_arguments,
     engine_from_args,
+    iter_policy_chunks,
     iter_tokens,
     map_partitions,
     map_reduce,
@@ -192,3 +193,26 @@ def test_engine_options():
         Engine("spark")
     with pytest.raises(ValueError):
         Engine(workers=0)
+
+
+def test_policy_chunks_never_split_a_policy(tmp_path, segmenter):
+    policies = _synthetic(40, seed=4)
+    tokens = tokenize_policies(policies, segmenter)
+    path = tmp_path / "tokens.parquet"
+    write_tables({path: tokens}, schemas={path: TOKENS})
+    chunks = list(iter_policy_chunks(path, columns=["token", "keyword"], rows=500))
+    assert len(chunks) > 3
+    assert list(chunks[0].columns) == ["policy_id", "token", "keyword"]
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), tokens[["policy_id", "token", "keyword"]])
+    seen = [set(c["policy_id"]) for c in chunks]
+    assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    # so per-chunk keyword partials sum to the whole table's (docs counts policies)
+    from analysis.keywords import combine_partials, term_year_partial
+
+    summed = combine_partials([term_year_partial(c, policies) for c in chunks], ["term_key", "year"])
+    pd.testing.assert_frame_equal(summed, term_year_partial(tokens, policies))
+    # one policy bigger than a batch still comes out whole
+    assert len(list(iter_policy_chunks(path, rows=3))) == 40
+    empty = tmp_path / "empty.parquet"
+    write_tables({empty: tokens.iloc[:0]}, schemas={empty: TOKENS})
+    assert [len(c) for c in iter_policy_chunks(empty)] == [0]

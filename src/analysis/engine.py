@@ -276,9 +276,48 @@ def tokenize_with_engine(policies: pd.DataFrame, segmenter: Any, engine: Engine 
 
 def iter_tokens(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine()) -> Iterator[pd.DataFrame]:
     """The tokens table in consecutive pieces (one per partition, in policy_id order), for writers
-    that stream them to disk (:func:`write_parquet_stream`) instead of holding the whole table."""
+    that stream them to disk (:func:`write_parquet_stream`) instead of holding the whole table.
+
+    :func:`iter_policy_chunks` reads such a file back in policy-aligned pieces."""
     parts = partition_policies(policies[["policy_id", "text"]], engine.partition_size)
     yield from map_partitions(partial(tokenize_partition, segmenter=segmenter), parts, engine, desc="tokens")
+
+
+def iter_policy_chunks(path: str | Path, columns: Sequence[str] | None = None, rows: int = 1_000_000, key: str = "policy_id") -> Iterator[pd.DataFrame]:
+    """Read a Parquet table sorted by ``key`` in pieces of about ``rows`` rows that never split a
+    policy: each piece holds every row of its policies (what per-policy counts such as ``docs`` need).
+
+    ``columns`` limits what is read (``key`` is always included). Memory is bounded by one piece plus
+    one batch, however large the file; an empty file yields one empty frame.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    wanted = None if columns is None else list(dict.fromkeys([key, *columns]))
+    carry: pa.Table | None = None
+    emitted = False
+    with pq.ParquetFile(path) as reader:
+        for batch in reader.iter_batches(batch_size=rows, columns=wanted):
+            table = pa.Table.from_batches([batch])
+            if carry is not None:
+                table = pa.concat_tables([carry, table])
+            keys = table.column(key)
+            last = keys[len(keys) - 1]
+            # rows of the last policy may continue in the next batch: hold them back
+            tail = pc.equal(keys, last)
+            split = len(keys) - int(pc.sum(tail).as_py() or 0)
+            if split == 0:
+                carry = table
+                continue
+            carry = table.slice(split)
+            emitted = True
+            yield table.slice(0, split).to_pandas()
+        if carry is not None and (carry.num_rows or not emitted):
+            emitted = True
+            yield carry.to_pandas()
+        if not emitted:
+            yield reader.schema_arrow.empty_table().select(wanted or reader.schema_arrow.names).to_pandas()
 
 
 def _umask() -> int:
