@@ -49,6 +49,7 @@ _TRAILER = re.compile(
     r"^[（(【\[]?\s*(?:分享到|相关(?:文章|阅读|新闻|链接)|责任编辑|打印|关闭|上一篇|下一篇|返回顶部|扫一扫|版权所有|(?:本文|文章|信息)?来源[:：]|纠错)"
 )
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TWO_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff][^\u3400-\u9fff\uf900-\ufaff]*[\u3400-\u9fff\uf900-\ufaff]")
 # A whole line in brackets is an editor's note (（本文有删节）), never a policy.
 _BRACKETED_NOTE = re.compile(r"^[（(【\[][^（()）【】\[\]]*[)）】\]]$")
 # Verbs by which the bodies named before them issue or adopt a document.
@@ -161,6 +162,8 @@ def _clean_line(raw: str) -> tuple[str, list[str]]:
 
 
 def _year_of_heading(simple: str) -> int | None:
+    if len(simple) > 32:  # a year heading is short; most lines are long paragraphs
+        return None
     m = _YEAR_HEADING.match(simple.translate(_FULLWIDTH_DIGITS))
     if not m:
         return None
@@ -175,9 +178,19 @@ def _is_heading_shape(simple: str) -> bool:
     return not any(ch in _SENTENCE_PUNCT for ch in bare) and not bare.endswith(("：", ":"))
 
 
+_SCRIPT_SAMPLE_CHARS = 200_000  # enough text to tell the script; more only costs time
+
+
 def _script_is_simplified(lines: Sequence[str]) -> bool:
     """True when the file reads as Simplified (t2s changes almost none of its CJK characters)."""
-    text = "".join(lines)
+    sample: list[str] = []
+    size = 0
+    for line in lines:
+        sample.append(line)
+        size += len(line)
+        if size >= _SCRIPT_SAMPLE_CHARS:
+            break
+    text = "".join(sample)
     cjk = len(_CJK.findall(text))
     if not cjk:
         return False
@@ -510,7 +523,7 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
         if state == "preamble":
             row(line, "preamble")
             continue
-        if len(_CJK.findall(line.simple)) < 2:
+        if not _TWO_CJK.search(line.simple):
             row(line, "skipped", "no Chinese text")
             continue
         if _BRACKETED_NOTE.match(line.simple):
@@ -573,7 +586,7 @@ def parse_lines(
         policy_id = f"{policy.year}-{year_counters[policy.year]:02d}"
         heading = policy.heading.text if policy.heading else None
         summary = "\n".join(line.text for line in policy.summary)
-        summary_simple = to_simplified(summary)
+        summary_simple = "\n".join(line.simple for line in policy.summary)
         notes = policy.notes
         mentions = _document_mentions(summary, heading, notes)
         numbers = find_doc_numbers(summary)

@@ -21,6 +21,9 @@ def _converter() -> opencc.OpenCC:
     return opencc.OpenCC(_CONFIG)
 
 
+_SHORT = 48  # names, titles and terms repeat across a corpus: remember their conversions
+
+
 def to_simplified(text: str) -> str:
     """Return ``text`` in Simplified script, with exactly the same length.
 
@@ -28,6 +31,17 @@ def to_simplified(text: str) -> str:
     """
     if not text:
         return text
+    if len(text) <= _SHORT:
+        return _to_simplified_short(text)
+    return _convert(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _to_simplified_short(text: str) -> str:
+    return _convert(text)
+
+
+def _convert(text: str) -> str:
     converted = _converter().convert(text)
     if len(converted) != len(text):  # pragma: no cover - a guard on OpenCC's tables
         raise AssertionError("OpenCC t2s changed the length of a string; offsets would be wrong")
