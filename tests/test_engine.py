@@ -207,10 +207,12 @@ def test_policy_chunks_never_split_a_policy(tmp_path, segmenter):
     seen = [set(c["policy_id"]) for c in chunks]
     assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1 :])
     # so per-chunk keyword partials sum to the whole table's (docs counts policies)
-    from analysis.keywords import combine_partials, term_year_partial
+    from analysis.keywords import combine_counts, keyword_counts
 
-    summed = combine_partials([term_year_partial(c, policies) for c in chunks], ["term_key", "year"])
-    pd.testing.assert_frame_equal(summed, term_year_partial(tokens, policies))
+    summed = combine_counts([keyword_counts(c, policies) for c in chunks])
+    whole = keyword_counts(tokens, policies)
+    for got, want in zip((summed.term_year, summed.forms, summed.year_tokens), (whole.term_year, whole.forms, whole.year_tokens)):
+        pd.testing.assert_frame_equal(got, want)
     # one policy bigger than a batch still comes out whole
     assert len(list(iter_policy_chunks(path, rows=3))) == 40
     empty = tmp_path / "empty.parquet"

@@ -96,10 +96,9 @@ def test_count_terms_finds_terms_segmentation_would_cut(seed: pd.DataFrame) -> N
 def test_partials_sum_across_chunks(seed: pd.DataFrame, seed_tokens: pd.DataFrame) -> None:
     chunks = [seed.iloc[i : i + 6] for i in range(0, len(seed), 6)]
     parts = [(c, seed_tokens[seed_tokens["policy_id"].isin(c["policy_id"])]) for c in chunks]
-    ty = keywords.combine_partials([keywords.term_year_partial(t, p) for p, t in parts], ["term_key", "year"])
-    fm = keywords.combine_partials([keywords.term_forms_partial(t) for _, t in parts], ["term_key", "token"])
-    tot = keywords.combine_partials([keywords.year_totals_partial(t, p) for p, t in parts], ["year"])
-    assert keywords.keyword_by_year_from_partials(ty, fm, tot).equals(keywords.keyword_by_year(seed_tokens, seed))
+    summed = keywords.combine_counts([keywords.keyword_counts(t, p) for p, t in parts])
+    assert keywords.keyword_by_year_from_counts(summed, seed).equals(keywords.keyword_by_year(seed_tokens, seed))
+    assert keywords.keyness_from_counts(summed).equals(keywords.keyness_by_year(seed_tokens, seed))
 
 
 def test_g2_against_hand_values() -> None:

@@ -211,10 +211,12 @@ def test_cache_is_reused_when_unchanged(tmp_path: Path, seed: pd.DataFrame, segm
     files = list(tmp_path.glob("tokens-*.parquet"))
     assert len(files) == 1
 
-    def boom(self: tokens.Segmenter, text: str) -> list:
+    def boom(policies: pd.DataFrame, segmenter: tokens.Segmenter) -> pd.DataFrame:
         raise AssertionError("segmenter called although the cache is valid")
 
-    monkeypatch.setattr(tokens.Segmenter, "segment", boom)
+    from analysis import engine
+
+    monkeypatch.setattr(engine, "tokenize_partition", boom)
     again = tokens.cached_tokenize(small, segmenter, tmp_path)
     assert again.equals(first)
     # a changed text is a new key: the segmenter must run again

@@ -5,9 +5,9 @@ each policy's year and, for :func:`count_terms`, its text). Terms are grouped by
 form, so 雲計算 and 云计算 are one term; each is shown in its most frequent written form, which makes a
 Traditional corpus and its Simplified copy give the same counts.
 
-Chunk-friendly: :func:`term_year_partial`, :func:`term_forms_partial` and :func:`year_totals_partial`
-return counts that can be computed per chunk of policies and summed (``combine_partials``);
-:func:`keyword_by_year` and :func:`keyness_by_year` finish from those sums. A policy must not be
+Chunk-friendly: :func:`keyword_counts` counts a chunk of whole policies, :func:`combine_counts` sums
+chunks, and both tables are finished from the sum (:func:`keyword_by_year_from_counts`,
+:func:`keyness_from_counts`), so the command streams a token file of any size. A policy must not be
 split across chunks (``docs`` counts policies).
 
 Normalisation: with a handful of policies in some years, raw counts mostly measure how many
@@ -22,6 +22,7 @@ import argparse
 import math
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,7 @@ from . import config
 from .errors import InputError
 from .script import to_simplified
 from .tables import Column, Schema, read_input_table, to_csv_bytes, validate, write_tables
-from .tokens import CACHE_DIRNAME, Segmenter, cached_tokenize, load_segmenter
+from .tokens import CACHE_DIRNAME, Segmenter, cached_tokens_path, load_segmenter
 
 KEYWORD_BY_YEAR = Schema(
     "keyword_by_year",
@@ -81,46 +82,57 @@ KEYWORD_BY_YEAR_FILE = "keyword_by_year.csv"
 KEYNESS_BY_YEAR_FILE = "keyness_by_year.csv"
 
 
-# --- summable partial counts ----------------------------------------------------------------------
+# --- summable counts -------------------------------------------------------------------------------
 
-def _keyword_rows(tokens: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
-    kw = tokens.loc[tokens["keyword"], ["policy_id", "token"]]
+@dataclass(frozen=True)
+class KeywordCounts:
+    """The counts both keyword tables are finished from; summable across chunks of whole policies.
+
+    ``term_year``: term_key, year, count (keyword tokens), docs (policies); ``forms``: term_key,
+    token (a written form), count; ``year_tokens``: year, tokens (keyword tokens in the year).
+    """
+
+    term_year: pd.DataFrame
+    forms: pd.DataFrame
+    year_tokens: pd.DataFrame
+
+
+def keyword_counts(tokens: pd.DataFrame, policies: pd.DataFrame) -> KeywordCounts:
+    """Count the keyword tokens of ``tokens`` (any subset of whole policies) by term and year.
+
+    ``policies`` maps each ``policy_id`` to its ``year`` (it may hold more policies than ``tokens``).
+    Each distinct written form is converted to Simplified once, which matters on millions of tokens.
+    """
+    kw = tokens.loc[tokens["keyword"].to_numpy(dtype=bool), ["policy_id", "token"]]
     years = policies.set_index("policy_id")["year"]
-    unknown = set(kw["policy_id"]) - set(years.index)
-    if unknown:
-        raise ValueError(f"tokens name policies missing from the policy table: {sorted(unknown)[:3]}")
-    return kw.assign(term_key=[to_simplified(t) for t in kw["token"]], year=kw["policy_id"].map(years).astype("int64"))
-
-
-def term_year_partial(tokens: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
-    """Per (term_key, year): keyword-token ``count`` and ``docs``; summable across policy chunks."""
-    kw = _keyword_rows(tokens, policies)
+    year = kw["policy_id"].map(years)
+    if year.isna().any():
+        unknown = sorted(set(kw.loc[year.isna(), "policy_id"]))
+        raise ValueError(f"tokens name policies missing from the policy table: {unknown[:3]}")
+    codes, forms = pd.factorize(kw["token"], sort=True)
+    keys = pd.Index([to_simplified(f) for f in forms])
+    kw = pd.DataFrame({"policy_id": kw["policy_id"].to_numpy(), "token": kw["token"].to_numpy(), "term_key": keys[codes] if len(codes) else pd.Index([], dtype="str"), "year": year.to_numpy(dtype="int64")})
     g = kw.groupby(["term_key", "year"], sort=True)
-    return pd.DataFrame({"count": g.size(), "docs": g["policy_id"].nunique()}).reset_index()
+    term_year = pd.DataFrame({"count": g.size(), "docs": g["policy_id"].nunique()}).reset_index()
+    form_counts = kw.groupby(["term_key", "token"], sort=True).size().rename("count").reset_index()
+    year_tokens = kw.groupby("year", sort=True).size().rename("tokens").reset_index()
+    return KeywordCounts(term_year, form_counts, year_tokens)
 
 
-def term_forms_partial(tokens: pd.DataFrame) -> pd.DataFrame:
-    """Per (term_key, token): how often each written form occurs; summable across chunks."""
-    kw = tokens.loc[tokens["keyword"], ["token"]]
-    kw = kw.assign(term_key=[to_simplified(t) for t in kw["token"]])
-    return kw.groupby(["term_key", "token"], sort=True).size().rename("count").reset_index()
+def combine_counts(parts: Iterable[KeywordCounts]) -> KeywordCounts:
+    """Sum the counts of chunks that never split a policy (``docs`` counts policies)."""
+    parts = list(parts)
+    if not parts:
+        raise ValueError("no counts to combine")
 
+    def total(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+        return pd.concat(frames, ignore_index=True).groupby(keys, sort=True).sum().reset_index()
 
-def year_totals_partial(tokens: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFrame:
-    """Per year: ``policies`` and keyword ``tokens``; summable across chunks."""
-    pol = policies.groupby("year").size().rename("policies")
-    kw = _keyword_rows(tokens, policies).groupby("year").size().rename("tokens")
-    out = pd.concat([pol, kw], axis=1).fillna(0).astype("int64")
-    out.index.name = "year"
-    return out.reset_index()
-
-
-def combine_partials(parts: Iterable[pd.DataFrame], keys: Sequence[str]) -> pd.DataFrame:
-    """Sum partial count tables (from any of the ``*_partial`` functions) over their ``keys``."""
-    frames = list(parts)
-    if not frames:
-        raise ValueError("no partial tables to combine")
-    return pd.concat(frames, ignore_index=True).groupby(list(keys), sort=True).sum().reset_index()
+    return KeywordCounts(
+        total([p.term_year for p in parts], ["term_key", "year"]),
+        total([p.forms for p in parts], ["term_key", "token"]),
+        total([p.year_tokens for p in parts], ["year"]),
+    )
 
 
 def _display_forms(forms: pd.DataFrame) -> pd.Series:
@@ -131,13 +143,14 @@ def _display_forms(forms: pd.DataFrame) -> pd.Series:
 
 # --- finished tables -------------------------------------------------------------------------------
 
-def keyword_by_year_from_partials(term_year: pd.DataFrame, forms: pd.DataFrame, totals: pd.DataFrame) -> pd.DataFrame:
-    """Finish :func:`keyword_by_year` from summed partials (rows only where the term occurs)."""
-    totals = totals.set_index("year")
-    df = term_year.copy()
-    df["term"] = df["term_key"].map(_display_forms(forms))
-    df["policies_in_year"] = df["year"].map(totals["policies"]).astype("int64")
-    df["tokens_in_year"] = df["year"].map(totals["tokens"]).astype("int64")
+def keyword_by_year_from_counts(counts: KeywordCounts, policies: pd.DataFrame) -> pd.DataFrame:
+    """Finish :func:`keyword_by_year` from (summed) counts; ``policies`` gives the policies per year."""
+    policies_in_year = policies.groupby("year").size()
+    tokens_in_year = counts.year_tokens.set_index("year")["tokens"]
+    df = counts.term_year.copy()
+    df["term"] = df["term_key"].map(_display_forms(counts.forms))
+    df["policies_in_year"] = df["year"].map(policies_in_year).astype("int64")
+    df["tokens_in_year"] = df["year"].map(tokens_in_year).astype("int64")
     df["share_of_policies"] = df["docs"] / df["policies_in_year"]
     df["per_10k_tokens"] = df["count"] * 10_000 / df["tokens_in_year"]
     df = df.sort_values(["year", "docs", "count", "term_key"], ascending=[True, False, False, True])
@@ -150,9 +163,7 @@ def keyword_by_year(tokens: pd.DataFrame, policies: pd.DataFrame) -> pd.DataFram
     One row per term and year in which it occurs as a keyword token; sorted by year, then docs and
     count (descending), then term. ``policies`` needs ``policy_id`` and ``year``.
     """
-    return keyword_by_year_from_partials(
-        term_year_partial(tokens, policies), term_forms_partial(tokens), year_totals_partial(tokens, policies)
-    )
+    return keyword_by_year_from_counts(keyword_counts(tokens, policies), policies)
 
 
 def log_likelihood_g2(a: float, b: float, c: float, d: float) -> float:
@@ -170,6 +181,16 @@ def log_likelihood_g2(a: float, b: float, c: float, d: float) -> float:
 def keyness_by_year(
     tokens: pd.DataFrame,
     policies: pd.DataFrame,
+    top_n: int = 15,
+    min_count: int = 3,
+    max_p: float = 1.0,
+) -> pd.DataFrame:
+    """Each year's most over- and under-represented terms (see :func:`keyness_from_counts`)."""
+    return keyness_from_counts(keyword_counts(tokens, policies), top_n, min_count, max_p)
+
+
+def keyness_from_counts(
+    counts: KeywordCounts,
     top_n: int = 15,
     min_count: int = 3,
     max_p: float = 1.0,
@@ -192,23 +213,23 @@ def keyness_by_year(
     Returns up to ``top_n`` rows per (year, direction) with ``p_value <= max_p``, ranked by G²
     (descending), then |log ratio|, then term: a deterministic order.
     """
-    kw = _keyword_rows(tokens, policies)
-    forms = _display_forms(term_forms_partial(tokens))
-    counts = kw.groupby(["term_key", "year"]).size().unstack(fill_value=0)
+    forms = _display_forms(counts.forms)
+    table = counts.term_year.pivot_table(index="term_key", columns="year", values="count", aggfunc="sum", fill_value=0)
     rows: list[dict[str, object]] = []
-    years = sorted(counts.columns) if len(counts) else []
+    years = sorted(table.columns) if len(table) else []
     if len(years) >= 2:
-        counts = counts[counts.sum(axis=1) >= min_count]
-        year_tokens = kw.groupby("year").size()
+        table = table[table.sum(axis=1) >= min_count]
+        year_tokens = counts.year_tokens.set_index("year")["tokens"]
+        row_totals = table.sum(axis=1)
         grand = int(year_tokens.sum())
         for year in years:
             c = int(year_tokens.get(year, 0))
             d = grand - c
             if c == 0 or d == 0:
                 continue
-            for key, a in counts[year].items():
+            for key, a in table[year].items():
                 a = int(a)
-                b = int(counts.loc[key].sum()) - a
+                b = int(row_totals[key]) - a
                 g2 = log_likelihood_g2(a, b, c, d)
                 lr = math.log2(((a + 0.5) / c) / ((b + 0.5) / d))
                 rows.append(
@@ -268,6 +289,20 @@ def count_terms(policies: pd.DataFrame, terms: Sequence[str]) -> pd.DataFrame:
 
 # --- CLI -------------------------------------------------------------------------------------------
 
+def count_token_file(path: str | Path, policies: pd.DataFrame) -> KeywordCounts:
+    """:func:`keyword_counts` of a whole ``tokens.parquet``, read in chunks of whole policies, so
+    memory stays bounded however many tokens the file holds. Bad files raise :class:`InputError`."""
+    from .engine import iter_policy_chunks
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such file (run 'python -m analysis tokens' first)")
+    try:
+        return combine_counts(keyword_counts(chunk, policies) for chunk in iter_policy_chunks(path, columns=["token", "keyword"]))
+    except (ValueError, OSError, KeyError) as err:  # pyarrow errors derive from these
+        raise InputError(path, str(err).splitlines()[0] if str(err) else type(err).__name__) from None
+
+
 def default_trend_terms(by_year: pd.DataFrame, segmenter: Segmenter | None = None, n: int = 8) -> list[str]:
     """The terms ``keyword_trends.png`` shows unless told otherwise (the CLI and notebook 02 agree).
 
@@ -307,14 +342,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     segmenter = load_segmenter(args.userdict, args.stopwords)
     if args.userdict is not None or args.stopwords is not None:
-        tokens = cached_tokenize(policies, segmenter, data_dir / CACHE_DIRNAME)
+        tokens_path = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME)
     else:
-        tokens = read_input_table(data_dir, config.TOKENS_FILE)
-    try:
-        by_year = keyword_by_year(tokens, policies)
-    except ValueError as err:
-        raise InputError(data_dir / config.TOKENS_FILE, str(err)) from None
-    keyness = keyness_by_year(tokens, policies)
+        tokens_path = data_dir / config.TOKENS_FILE
+    counts = count_token_file(tokens_path, policies)
+    by_year = keyword_by_year_from_counts(counts, policies)
+    keyness = keyness_from_counts(counts)
 
     from .plots import apply_style, save_figure
     from .plots.keywords import plot_keyness, plot_keyword_heatmap, plot_keyword_trends

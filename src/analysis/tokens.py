@@ -37,7 +37,8 @@ from . import config
 from .docnumber import find_doc_numbers
 from .errors import InputError
 from .script import to_simplified
-from .tables import TOKENS, read_input_table, validate, write_tables
+from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, write_parquet_stream
+from .tables import TOKENS, read_input_table, validate, write_bytes_atomically
 
 DEFAULT_USERDICT = config.RESOURCES_DIR / "userdict.txt"
 DEFAULT_STOPWORDS = config.RESOURCES_DIR / "stopwords.txt"
@@ -261,22 +262,29 @@ def cache_key(policies: pd.DataFrame, segmenter: Segmenter) -> str:
     return h.hexdigest()[:32]
 
 
-def cached_tokenize(policies: pd.DataFrame, segmenter: Segmenter, cache_dir: str | Path) -> pd.DataFrame:
-    """:func:`tokenize_policies`, reusing ``cache_dir/tokens-<key>.parquet`` when texts and dictionaries are unchanged.
+def cached_tokens_path(policies: pd.DataFrame, segmenter: Segmenter, cache_dir: str | Path, engine: Engine | None = None) -> Path:
+    """The cached token table of these texts and dictionaries, ``cache_dir/tokens-<key>.parquet``,
+    segmenting (streamed, partition by partition with ``engine``) only when it is not there yet.
 
     The key (:func:`cache_key`) covers every text, every dictionary entry, the stopwords, the HMM
-    setting and the rjieba/OpenCC versions, so a stale cache is never read. The file is written
-    atomically; an unreadable cache file is ignored and rewritten.
+    setting and the rjieba/OpenCC versions, so a stale cache is never read. The file appears only
+    when complete.
     """
     path = Path(cache_dir) / f"tokens-{cache_key(policies, segmenter)}.parquet"
-    if path.exists():
-        try:
-            return validate(pd.read_parquet(path), TOKENS, path)
-        except Exception:  # noqa: BLE001 - a corrupt cache is only a missed shortcut
-            pass
-    tokens = tokenize_policies(policies, segmenter)
-    write_tables({path: tokens}, schemas={path: TOKENS})
-    return tokens
+    if not path.exists():
+        write_parquet_stream(path, iter_tokens(policies, segmenter, engine or Engine()), TOKENS)
+    return path
+
+
+def cached_tokenize(policies: pd.DataFrame, segmenter: Segmenter, cache_dir: str | Path) -> pd.DataFrame:
+    """:func:`tokenize_policies`, reusing the cache of :func:`cached_tokens_path` when texts and
+    dictionaries are unchanged; an unreadable cache file is rebuilt."""
+    path = cached_tokens_path(policies, segmenter, cache_dir)
+    try:
+        return validate(pd.read_parquet(path), TOKENS, path)
+    except Exception:  # noqa: BLE001 - a corrupt cache is only a missed shortcut
+        path.unlink(missing_ok=True)
+        return validate(pd.read_parquet(cached_tokens_path(policies, segmenter, cache_dir)), TOKENS, path)
 
 
 def tokens_for(data_dir: str | Path = config.PROCESSED_DIR, userdict: str | Path | None = None, stopwords: str | Path | None = None) -> pd.DataFrame:
@@ -291,6 +299,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--userdict", type=Path, default=None, help="extra user dictionary (jieba format 'word [freq] [tag]'), added to the package's resources/userdict.txt")
     parser.add_argument("--stopwords", type=Path, default=None, help="extra stopword list (one word a line), added to the package's resources/stopwords.txt")
     parser.add_argument("--hmm", action="store_true", help="let jieba's HMM join unknown character runs into new words (off: they stay single characters)")
+    add_engine_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -298,7 +307,6 @@ def run(args: argparse.Namespace) -> int:
     data_dir = Path(args.dir)
     policies = read_input_table(data_dir, config.POLICIES_FILE)
     segmenter = load_segmenter(args.userdict, args.stopwords, hmm=args.hmm)
-    tokens = cached_tokenize(policies, segmenter, data_dir / CACHE_DIRNAME)
-    out = data_dir / config.TOKENS_FILE
-    write_tables({out: tokens}, schemas={out: TOKENS})
+    cached = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME, engine_from_args(args))
+    write_bytes_atomically([(data_dir / config.TOKENS_FILE, cached.read_bytes())])
     return 0
