@@ -204,13 +204,15 @@ def _int(s: str) -> int:
     return chinese_numeral_to_int(s)
 
 
-def find_doc_numbers(text: str) -> list[DocNumber]:
+def find_doc_numbers(text: str, simplified: str | None = None) -> list[DocNumber]:
     """Every document number in ``text``, in order of appearance, with offsets into ``text``.
 
     ``text[d.start:d.end] == d.raw`` always holds. Numbers are found in either script. See the module
-    docstring for the accepted shapes and how a prefix is separated from preceding prose.
+    docstring for the accepted shapes and how a prefix is separated from preceding prose. A caller
+    that already holds ``to_simplified(text)`` passes it as ``simplified`` to skip a conversion.
     """
-    simplified = to_simplified(text)
+    if simplified is None:
+        simplified = to_simplified(text)
     found: list[DocNumber] = []
 
     # Orders first: 国务院令第716号 has no bracket, and its span must not be re-read as anything else.

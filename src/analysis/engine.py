@@ -215,7 +215,7 @@ def tokenize_partition(policies: pd.DataFrame, segmenter: Any) -> pd.DataFrame:
     encoded = simplified_tokens.dictionary_encode()
     rule = np.array([segmenter.is_keyword(w) for w in encoded.dictionary.to_pylist()], dtype=bool)
     keyword = rule[encoded.indices.to_numpy(zero_copy_only=False)] if len(rule) else np.zeros(0, bool)
-    keyword &= ~_inside_doc_numbers(find_doc_numbers(original), starts, ends)
+    keyword &= ~_inside_doc_numbers(find_doc_numbers(original, simplified), starts, ends)
     frame = pa.table(
         {
             "policy_id": pa.array(ids, type=pa.string()).take(pa.array(owner, type=pa.int64())),

@@ -589,7 +589,7 @@ def parse_lines(
         summary_simple = "\n".join(line.simple for line in policy.summary)
         notes = policy.notes
         mentions = _document_mentions(summary, heading, notes)
-        numbers = find_doc_numbers(summary)
+        numbers = find_doc_numbers(summary, summary_simple)
         doc = _choose_document(mentions, heading, summary_simple) or _unquoted_document(summary, numbers)
         number = _own_number(numbers, doc, summary_simple)
         if number is None and heading:

@@ -234,7 +234,7 @@ def tokenize_text(text: str, segmenter: Segmenter) -> list[tuple[str, int, int, 
     never keywords: organ codes such as 國辦發 or 高技 are references, not ideas.
     """
     simplified = to_simplified(text)
-    spans = [(d.start, d.end) for d in find_doc_numbers(text)]
+    spans = [(d.start, d.end) for d in find_doc_numbers(text, simplified)]
     return [
         (text[s:e], s, e, segmenter.is_keyword(w) and not any(a < e and s < b for a, b in spans))
         for w, s, e in segmenter.segment(simplified)
