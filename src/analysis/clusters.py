@@ -64,7 +64,7 @@ from scipy import sparse
 from . import config
 from .errors import InputError
 from .script import to_simplified
-from .tables import Column, Schema, read_input_table, write_tables
+from .tables import Column, Schema, read_input_table, read_keyword_tokens, write_tables
 
 UNCLUSTERED = 0
 UNCLUSTERED_LABEL = "（無可用詞）"
@@ -603,7 +603,7 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     data_dir = Path(args.data_dir)
     policies = read_input_table(data_dir, config.POLICIES_FILE)
-    tokens = read_input_table(data_dir, config.TOKENS_FILE)
+    tokens = read_keyword_tokens(data_dir)  # clustering reads keyword tokens only
     try:
         result = cluster_policies(tokens, policies, params)
     except ValueError as err:

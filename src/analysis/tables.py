@@ -250,6 +250,19 @@ _LOADERS = {
 }
 
 
+def read_keyword_tokens(data_dir: str | Path) -> pd.DataFrame:
+    """The rows of ``tokens.parquet`` with ``keyword`` true, validated; the other rows (about half
+    of a large file) are filtered out while reading and never held in memory."""
+    path = Path(data_dir) / config.TOKENS_FILE
+    if not path.is_file():
+        raise InputError(path, "no such file (run 'python -m analysis tokens' first)")
+    try:
+        df = pd.read_parquet(path, columns=TOKENS.names, filters=[("keyword", "==", True)])
+        return validate(df, TOKENS, path)
+    except (ValueError, OSError, KeyError) as err:  # SchemaError and pyarrow errors
+        raise InputError(path, (str(err).splitlines() or [type(err).__name__])[0].removeprefix(f"{path}: ")) from None
+
+
 def read_input_table(data_dir: str | Path, name: str) -> pd.DataFrame:
     """Load the processed table ``name`` (e.g. ``config.POLICIES_FILE``) for a command.
 
