@@ -92,6 +92,14 @@ parse: $(PARSED) ## parse data/raw/*.txt into data/processed/
 tokens: $(TOKENS) ## segment the policy texts into tokens.parquet
 report: reports/index.html ## run the whole analysis on data/raw/ and build reports/index.html (makes .venv if missing)
 
+BENCH_DIR := reports/benchmarks
+.PHONY: bench
+bench: $(STAMP) ## time every stage on 2k/20k/200k synthetic policies into reports/benchmarks/ (~15 min)
+	$(PY) benchmarks/bench_pipeline.py --policies 2000 --repeat 3 --json $(BENCH_DIR)/bench_2000.json
+	$(PY) benchmarks/bench_pipeline.py --policies 20000 --repeat 3 --json $(BENCH_DIR)/bench_20000.json
+	$(PY) benchmarks/bench_pipeline.py --policies 200000 --repeat 1 --json $(BENCH_DIR)/bench_200000.json
+	$(PY) benchmarks/bench_pipeline.py --summarize $(BENCH_DIR)
+
 .PHONY: test
 test: $(STAMP) ## run the test suite (makes .venv if missing)
 	$(PY) -m pytest
