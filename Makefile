@@ -100,6 +100,10 @@ bench: $(STAMP) ## time every stage on 2k/20k/200k synthetic policies into repor
 	$(PY) benchmarks/bench_pipeline.py --policies 200000 --repeat 1 --json $(BENCH_DIR)/bench_200000.json
 	$(PY) benchmarks/bench_pipeline.py --summarize $(BENCH_DIR)
 
+.PHONY: bench-clusters
+bench-clusters: $(STAMP) ## topic clusters vs a plain TF-IDF+KMeans baseline, scored against a hand grouping
+	$(PY) benchmarks/cluster_baseline.py --seeds 5
+
 .PHONY: test
 test: $(STAMP) ## run the test suite (makes .venv if missing)
 	$(PY) -m pytest
