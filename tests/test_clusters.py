@@ -14,26 +14,16 @@ import pytest
 
 matplotlib.use("Agg")
 
-from analysis import clusters, config, tokens  # noqa: E402
+from analysis import clusters, config  # noqa: E402
 from analysis.cli import main  # noqa: E402
 from analysis.tables import TOKENS, write_tables  # noqa: E402
-from test_tokens import seed_policies, write_policies  # noqa: E402
+from conftest import write_policies  # noqa: E402
 
 REFERENCE = Path(__file__).parent / "data" / "seed_topic_groups.csv"
 
 
 def _squash(s: str) -> str:
     return re.sub(r"\s+", "", s)
-
-
-@pytest.fixture(scope="module")
-def seed() -> pd.DataFrame:
-    return seed_policies()
-
-
-@pytest.fixture(scope="module")
-def seed_tokens(seed: pd.DataFrame) -> pd.DataFrame:
-    return tokens.tokenize_policies(seed, tokens.load_segmenter())
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from analysis.engine import (
 )
 from analysis.script import to_simplified
 from analysis.tables import TOKENS, write_tables
-from analysis.tokens import load_segmenter, tokenize_policies
+from analysis.tokens import tokenize_policies
 
 SEED_FILE = config.RAW_DIR / "egov_policies_2013_2019.txt"
 
@@ -47,11 +47,6 @@ def _synthetic(n: int, seed: int = 0, simplified: bool = False) -> pd.DataFrame:
         per_year[year] = per_year.get(year, 0) + 1
         rows.append((f"{year}-{per_year[year]:02d}", year, to_simplified(summary) if simplified else summary))
     return pd.DataFrame(rows, columns=["policy_id", "year", "text"])
-
-
-@pytest.fixture(scope="module")
-def segmenter():
-    return load_segmenter()
 
 
 # Edge cases the joined-text segmentation must not blur: empty texts, texts starting or ending with

@@ -16,24 +16,9 @@ from analysis import config, keywords, tokens  # noqa: E402
 from analysis.cli import main  # noqa: E402
 from analysis.plots import apply_style  # noqa: E402
 from analysis.plots.keywords import plot_keyness, plot_keyword_heatmap, plot_keyword_trends, top_terms_by_docs  # noqa: E402
-from test_tokens import SEED, seed_policies, write_policies  # noqa: E402
+from conftest import SEED, seed_policies, write_policies  # noqa: E402
 
 T2S = opencc.OpenCC("t2s")
-
-
-@pytest.fixture(scope="module")
-def segmenter() -> tokens.Segmenter:
-    return tokens.load_segmenter()
-
-
-@pytest.fixture(scope="module")
-def seed() -> pd.DataFrame:
-    return seed_policies()
-
-
-@pytest.fixture(scope="module")
-def seed_tokens(seed: pd.DataFrame, segmenter: tokens.Segmenter) -> pd.DataFrame:
-    return tokens.tokenize_policies(seed, segmenter)
 
 
 @pytest.fixture(scope="module")

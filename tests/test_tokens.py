@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 import re
-import tempfile
 from pathlib import Path
 
 import opencc
@@ -14,43 +13,9 @@ import pytest
 from analysis import config, tokens
 from analysis.cli import main
 from analysis.errors import InputError
-from analysis.tables import POLICIES, write_tables
+from conftest import write_policies
 
-SEED = config.RAW_DIR / "egov_policies_2013_2019.txt"
 T2S = opencc.OpenCC("t2s")
-
-
-def seed_policies(text: str | None = None) -> pd.DataFrame:
-    """The policy table of the seed (or of ``text``, a whole compilation) from the project's parser."""
-    from analysis.parse import parse_compilation
-
-    if text is None:
-        return parse_compilation([SEED]).policies
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / SEED.name
-        path.write_text(text, encoding="utf-8")
-        return parse_compilation([path]).policies
-
-
-def write_policies(policies: pd.DataFrame, folder: Path) -> Path:
-    path = folder / config.POLICIES_FILE
-    write_tables({path: policies}, schemas={path: POLICIES})
-    return path
-
-
-@pytest.fixture(scope="module")
-def segmenter() -> tokens.Segmenter:
-    return tokens.load_segmenter()
-
-
-@pytest.fixture(scope="module")
-def seed() -> pd.DataFrame:
-    return seed_policies()
-
-
-@pytest.fixture(scope="module")
-def seed_tokens(seed: pd.DataFrame, segmenter: tokens.Segmenter) -> pd.DataFrame:
-    return tokens.tokenize_policies(seed, segmenter)
 
 
 def test_seed_fixture_reads_every_policy(seed: pd.DataFrame) -> None:
