@@ -209,3 +209,14 @@ def test_cli_tokens_missing_policies(tmp_path: Path, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert str(tmp_path / config.POLICIES_FILE) in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / config.TOKENS_FILE).exists()
+
+
+def test_cli_tokens_same_file_with_every_engine(tmp_path: Path, seed: pd.DataFrame) -> None:
+    files = {}
+    for name, options in {"local": [], "workers": ["--workers", "2", "--partition-size", "7"], "dask": ["--engine", "dask", "--partition-size", "10"]}.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        write_policies(seed, folder)
+        assert main(["tokens", str(folder), *options]) == 0
+        files[name] = (folder / config.TOKENS_FILE).read_bytes()
+    assert files["workers"] == files["local"] and files["dask"] == files["local"]
