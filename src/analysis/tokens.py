@@ -287,12 +287,6 @@ def cached_tokenize(policies: pd.DataFrame, segmenter: Segmenter, cache_dir: str
         return validate(pd.read_parquet(cached_tokens_path(policies, segmenter, cache_dir)), TOKENS, path)
 
 
-def tokens_for(data_dir: str | Path = config.PROCESSED_DIR, userdict: str | Path | None = None, stopwords: str | Path | None = None) -> pd.DataFrame:
-    """Tokens of ``DIR/policies.csv`` via the cache in ``DIR/.cache`` (what notebooks call)."""
-    policies = read_input_table(data_dir, config.POLICIES_FILE)
-    return cached_tokenize(policies, load_segmenter(userdict, stopwords), Path(data_dir) / CACHE_DIRNAME)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m analysis tokens``."""
     parser.add_argument("dir", nargs="?", type=Path, default=config.PROCESSED_DIR, help="folder with policies.csv; tokens.parquet is written here")
