@@ -63,6 +63,7 @@ from scipy import sparse
 
 from . import config
 from .errors import InputError
+from .progress import progress
 from .script import to_simplified
 from .tables import Column, Schema, read_input_table, read_keyword_tokens, write_tables
 
@@ -345,7 +346,7 @@ def select_k(tfidf: sparse.csr_matrix, params: ClusterParams) -> _Evidence:
     records, runs, consensus = [], {}, {}
     # OpenMP start-up dominates KMeans on a few dozen rows; one thread is several times faster there
     with threadpool_limits(1 if n <= params.large_corpus else None):
-        for k in ks:
+        for k in progress(ks, desc="choosing k", total=len(ks)):
             runs[k] = _seed_runs(x, rows, k, params)
             first = runs[k][0, rows]
             sil = _silhouette(xs, first, params)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import config
 from .errors import InputError
+from .progress import progress
 from .script import to_simplified
 from .tables import Column, Schema, read_input_table, to_csv_bytes, validate, write_tables
 from .tokens import CACHE_DIRNAME, Segmenter, cached_tokens_path, load_segmenter
@@ -298,7 +299,8 @@ def count_token_file(path: str | Path, policies: pd.DataFrame) -> KeywordCounts:
     if not path.is_file():
         raise InputError(path, "no such file (run 'python -m analysis tokens' first)")
     try:
-        return combine_counts(keyword_counts(chunk, policies) for chunk in iter_policy_chunks(path, columns=["token", "keyword"]))
+        chunks = iter_policy_chunks(path, columns=["token", "keyword"])
+        return combine_counts(keyword_counts(chunk, policies) for chunk in progress(chunks, desc="counting keywords", unit="chunk"))
     except (ValueError, OSError, KeyError) as err:  # pyarrow errors derive from these
         raise InputError(path, str(err).splitlines()[0] if str(err) else type(err).__name__) from None
 

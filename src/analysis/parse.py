@@ -28,6 +28,7 @@ from . import config, tables
 from .decode import read_compilation
 from .docnumber import DocNumber, chinese_numeral_to_int, find_doc_numbers
 from .errors import InputError
+from .progress import progress
 from .registry import IssuerRegistry, load_registry
 from .script import to_simplified
 
@@ -581,7 +582,7 @@ def parse_lines(
     policy_rows, issuer_rows = [], []
     line_policy: dict[int, str] = {}
     repairs: list[dict] = []
-    for policy in policies:
+    for policy in progress(policies, desc=f"{path.name}: policies", total=len(policies), unit="policy"):
         year_counters[policy.year] += 1
         policy_id = f"{policy.year}-{year_counters[policy.year]:02d}"
         heading = policy.heading.text if policy.heading else None
