@@ -154,6 +154,12 @@ _PROSE_WORDS = tuple(
 )
 # The state's name before an order (中华人民共和国主席令) is part of the span, not of the prefix.
 _STATE_NAME = "中华人民共和国"
+# Every start of a multi-character prose word, overlapping ones included (no such word is the start
+# of another, so one alternative per position is all there is), and the prose words one of which a
+# string may start with, in _PROSE_WORDS order (the first that fits wins, as in the loop it replaces).
+_MULTI_PROSE_AT = re.compile("(?=(" + "|".join(re.escape(w) for w in _PROSE_WORDS if len(w) > 1) + "))")
+_LEADING_PROSE = re.compile("|".join(re.escape(w) for w in _PROSE_WORDS))
+_DIGITS_ONLY = re.compile(r"[0-9０-９]+")
 
 
 def _peel_prose(simplified_run: str, keep: int) -> int:
@@ -164,16 +170,26 @@ def _peel_prose(simplified_run: str, keep: int) -> int:
     words at the start are peeled repeatedly (根据|的|国发). Single characters are peeled only at the
     start, because some occur inside codes (京经信委发, 工业和信息化部令).
     """
+    # pass 1: the end of each word's last occurrence, when it leaves ``keep`` characters
+    last: dict[str, int] = {}
+    for m in _MULTI_PROSE_AT.finditer(simplified_run):
+        last[m.group(1)] = m.start()
     cut = 0
-    for word in _PROSE_WORDS:
-        if len(word) > 1:
-            at = simplified_run.rfind(word)
-            if at >= 0 and len(simplified_run) - (at + len(word)) >= keep:
-                cut = max(cut, at + len(word))
+    for word, at in last.items():
+        if len(simplified_run) - (at + len(word)) >= keep:
+            cut = max(cut, at + len(word))
+    # pass 2: prose words at the start, repeatedly
     while True:
         rest = simplified_run[cut:]
+        m = _LEADING_PROSE.match(rest)
+        if m is None:
+            return cut
+        if len(rest) - len(m.group()) >= keep:
+            cut += len(m.group())
+            continue
+        # the first word that matches leaves too little: a shorter one further down the list may fit
         for word in _PROSE_WORDS:
-            if rest.startswith(word) and len(rest) - len(word) >= keep:
+            if len(word) < len(m.group()) and rest.startswith(word) and len(rest) - len(word) >= keep:
                 cut += len(word)
                 break
         else:
@@ -199,7 +215,7 @@ def _accept_bracketed(match: re.Match[str], simplified: str) -> bool:
 def _int(s: str) -> int:
     """Digits (either width) or Chinese numerals → int."""
     s = re.sub(r"\s+", "", s)
-    if s and all("0" <= c <= "9" or "０" <= c <= "９" for c in s):
+    if _DIGITS_ONLY.fullmatch(s):
         return int(s)  # int() reads full-width digits too
     return chinese_numeral_to_int(s)
 
