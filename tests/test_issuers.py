@@ -289,3 +289,23 @@ def test_seed_work_plan_cites_the_integration_plan(seed_outputs):
     assert ((cites["citing_policy_id"] == work[0]) & (cites["cited_policy_id"] == plan[0])).sum() == 1
     # No policy cites itself.
     assert not (cites["citing_policy_id"] == cites["cited_policy_id"]).any()
+
+
+def test_cli_uses_a_user_registry(tmp_path: Path) -> None:
+    """--issuers FILE replaces the bundled registry: its prefixes and levels reach the tables."""
+    from analysis.cli import main
+    from analysis.parse import parse_compilation, write_parse_result
+
+    compilation = tmp_path / "local.txt"
+    compilation.write_text("地方政策汇编\n\n2021年\n\n北京市数据条例\n\n北京市人民政府印发《北京市数据条例》（京政发〔2021〕5号），要求推进数据共享。\n", encoding="utf-8")
+    registry = tmp_path / "issuers.csv"
+    registry.write_text("# mine\ncanonical,level,english,aliases,prefixes\n北京市人民政府,地方,Beijing Municipal Government,北京市政府,京政發\n", encoding="utf-8")
+    from analysis.registry import load_registry
+
+    write_parse_result(parse_compilation([compilation], registry=load_registry(registry)), tmp_path)
+    out = tmp_path / "tables"
+    assert main(["issuers", str(tmp_path), "--tables-dir", str(out), "--no-figures", "--issuers", str(registry)]) == 0
+    prefixes = pd.read_csv(out / "doc_prefixes.csv", encoding="utf-8-sig")
+    assert prefixes.to_dict("records") == [{"prefix": "京政发", "issuer": "北京市人民政府", "policies": 1}]
+    counts = pd.read_csv(out / "issuer_counts.csv", encoding="utf-8-sig")
+    assert counts["level"].tolist() == ["地方"]

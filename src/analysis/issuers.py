@@ -232,10 +232,11 @@ def _schemas() -> dict[str, Schema]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m analysis issuers``."""
-    parser.add_argument("data_dir", metavar="DIR", type=Path, help=f"processed-data folder holding {config.POLICIES_FILE} and {config.POLICY_ISSUERS_FILE}")
+    parser.add_argument("data_dir", metavar="DIR", nargs="?", type=Path, default=config.PROCESSED_DIR, help=f"processed-data folder holding {config.POLICIES_FILE} and {config.POLICY_ISSUERS_FILE}")
     parser.add_argument("--tables-dir", type=Path, default=config.TABLES_DIR, help="where the CSV tables go")
     parser.add_argument("--figures-dir", type=Path, default=config.FIGURES_DIR, help="where the figures (PNG and SVG) go")
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
+    parser.add_argument("--issuers", type=Path, default=None, metavar="FILE", help="issuer registry CSV to use instead of the bundled one (as for parse)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -244,8 +245,9 @@ def run(args: argparse.Namespace) -> int:
 
     policies = read_input_table(args.data_dir, config.POLICIES_FILE)
     policy_issuers = read_input_table(args.data_dir, config.POLICY_ISSUERS_FILE)
+    registry = load_registry(args.issuers)
     try:
-        tables = issuer_tables(policies, policy_issuers, load_registry())
+        tables = issuer_tables(policies, policy_issuers, registry)
     except ValueError as err:
         raise InputError(args.data_dir / config.POLICY_ISSUERS_FILE, str(err)) from None
     schemas = _schemas()
@@ -257,7 +259,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_figures:
         from .plots import issuers as plots
 
-        registry = load_registry()
         figures = plots.all_figures(tables, policies, registry)
     write_tables({paths[n]: df for n, df in tables.items()}, schemas={paths[n]: schemas[n] for n in tables})
     if figures:
