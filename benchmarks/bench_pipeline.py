@@ -118,7 +118,7 @@ def _time_segmenters(texts: list[str], policies: Any, engines: Sequence[str]) ->
 
     segmenter = load_segmenter()
     reference = jieba_reference_tokenizer(segmenter)
-    fast = eng._rjieba_for(segmenter)
+    fast = eng.rjieba_for(segmenter)
     converted = [to_simplified(t) for t in texts]
     out: dict = {}
     start = time.perf_counter()

@@ -228,12 +228,8 @@ def test_figures_render_with_cjk_glyphs(seed: pd.DataFrame, seed_result: cluster
     from analysis.plots import clusters as plots
 
     apply_style()
-    figs = {
-        "cluster_k_selection": plots.k_selection_figure(seed_result.k_selection),
-        "cluster_map": plots.cluster_map_figure(seed_result),
-        "cluster_by_year": plots.cluster_by_year_figure(seed_result.by_year),
-        "cluster_terms": plots.cluster_terms_figure(seed_result.terms),
-    }
+    figs = plots.all_figures(seed_result)
+    assert sorted(figs) == ["cluster_by_year", "cluster_k_selection", "cluster_map", "cluster_terms"]
     for name, fig in figs.items():
         paths = save_figure(fig, name, tmp_path, formats=("png",))
         plt.close(fig)

@@ -620,7 +620,7 @@ def run(args: argparse.Namespace) -> int:
     schemas = dict(zip(outputs, (CLUSTERS, CLUSTER_TERMS, CLUSTER_K_SELECTION, CLUSTER_BY_YEAR)))
     write_tables(outputs, schemas)
     if not args.no_figures:
-        _write_figures(result, policies, Path(args.figures_dir))
+        _write_figures(result, Path(args.figures_dir))
 
     print(result.k_selection[["k", "silhouette", "null_silhouette", "silhouette_z", "stability", "supported", "chosen"]].to_string(index=False))
     print(f"k = {result.k}: {result.note}")
@@ -630,19 +630,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_figures(result: ClusterResult, policies: pd.DataFrame, out_dir: Path) -> None:
+def _write_figures(result: ClusterResult, out_dir: Path) -> None:
     import matplotlib.pyplot as plt
 
     from .plots import apply_style, save_figure
     from .plots import clusters as plots
 
     apply_style()
-    figures = {
-        "cluster_k_selection": plots.k_selection_figure(result.k_selection),
-        "cluster_map": plots.cluster_map_figure(result),
-        "cluster_by_year": plots.cluster_by_year_figure(result.by_year),
-        "cluster_terms": plots.cluster_terms_figure(result.terms),
-    }
-    for name, fig in figures.items():
+    for name, fig in plots.all_figures(result).items():
         save_figure(fig, name, out_dir)
         plt.close(fig)

@@ -161,7 +161,7 @@ def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 _ENGINES: dict[str, Any] = {}
 
 
-def _rjieba_for(segmenter: Any) -> Any:
+def rjieba_for(segmenter: Any) -> Any:
     """An rjieba engine holding ``segmenter``'s words, built once per process and dictionary."""
     key = segmenter.fingerprint
     engine = _ENGINES.get(key)
@@ -196,7 +196,7 @@ def tokenize_partition(policies: pd.DataFrame, segmenter: Any) -> pd.DataFrame:
     text_starts = np.concatenate(([0], np.cumsum(lengths + len(_SEPARATOR))[:-1])).astype(np.int64)
     original = _SEPARATOR.join(texts)
     simplified = to_simplified(original)
-    words = _rjieba_for(segmenter).cut(simplified, segmenter.hmm) if simplified else []
+    words = rjieba_for(segmenter).cut(simplified, segmenter.hmm) if simplified else []
     word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     ends = np.cumsum(word_lengths)
     starts = ends - word_lengths

@@ -37,7 +37,7 @@ from . import config
 from .docnumber import find_doc_numbers
 from .errors import InputError
 from .script import to_simplified
-from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, write_parquet_stream
+from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, rjieba_for, write_parquet_stream
 from .tables import TOKENS, read_input_table, validate, write_bytes_atomically
 
 DEFAULT_USERDICT = config.RESOURCES_DIR / "userdict.txt"
@@ -116,33 +116,15 @@ def _data_lines(path: Path) -> list[tuple[int, str]]:
 
 @dataclass(frozen=True)
 class Segmenter:
-    """Dictionary entries + stopwords + HMM setting, and a lazily built rjieba engine.
-
-    Pickles without the engine (rjieba objects cannot be pickled), so a Dask/multiprocessing worker
-    receives the plain entries and rebuilds the engine once on first use (~0.3 s).
+    """Dictionary entries + stopwords + HMM setting; the rjieba engine holding the entries is built
+    once per process by :func:`analysis.engine.rjieba_for` (rjieba objects cannot be pickled, so a
+    Dask/multiprocessing worker receives the plain entries and builds it on first use, ~0.3 s).
     """
 
     entries: tuple[DictEntry, ...]
     stopwords: frozenset[str]
     hmm: bool = False
     sources: tuple[str, ...] = field(default=(), compare=False)
-
-    @cached_property
-    def _engine(self) -> Any:
-        import rjieba
-
-        engine = rjieba.Jieba()
-        for e in self.entries:
-            engine.add_word(e.word, e.freq, e.tag)
-        return engine
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_engine", None)
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -161,7 +143,7 @@ class Segmenter:
         """``(token, start, end)`` for a text already in Simplified script (rjieba default mode)."""
         if not simplified:
             return []
-        return self._engine.tokenize(simplified, "default", self.hmm)
+        return rjieba_for(self).tokenize(simplified, "default", self.hmm)
 
     def is_keyword(self, simplified_token: str) -> bool:
         """Whether a token (in Simplified script) counts in keyword statistics.

@@ -134,3 +134,13 @@ def cluster_terms_figure(terms: pd.DataFrame, top: int = 8) -> Figure:
     fig.suptitle("各聚類的主要詞語")
     fig.tight_layout()
     return fig
+
+
+def all_figures(result: ClusterResult) -> dict[str, Figure]:
+    """Every cluster figure of the report, by file name (what ``python -m analysis clusters`` saves)."""
+    return {
+        "cluster_k_selection": k_selection_figure(result.k_selection),
+        "cluster_map": cluster_map_figure(result),
+        "cluster_by_year": cluster_by_year_figure(result.by_year),
+        "cluster_terms": cluster_terms_figure(result.terms),
+    }
