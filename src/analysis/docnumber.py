@@ -77,6 +77,7 @@ _CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]"
 _DIGIT = r"[0-9０-９]"
 # Blanks that may sit between the parts of a number; never a line break, so a number never spans lines.
 _BLANK = r"[^\S\r\n]*"
+_BLANK_CHARS = frozenset(c for c in map(chr, range(0x3001)) if re.fullmatch(_BLANK, c))  # no blank lies above U+3000
 # Opening / closing brackets: 〔〕 and its look-alikes, square and lenticular brackets, parentheses.
 _OPEN = r"[〔﹝〘⦗❲〖［\[【（(]"
 _CLOSE = r"[〕﹞〙⦘❳〗］\]】）)]"
@@ -96,12 +97,14 @@ _MAX_RUN = 40
 
 # PREFIX〔YEAR〕SERIAL号 — the year must look like a year (19xx/20xx, digits or 二〇一四-style numerals);
 # a serial in Chinese numerals needs its 号, a digit serial may drop it (checked in code: see
-# _accept_bracketed). The regexes match from the anchor (the bracket, or 令第) onwards; the prefix
-# is the run of up to _MAX_RUN CJK characters just before it, found by scanning back (see
-# _prefix_start). Starting a regex at every CJK character instead costs ~40 steps per character.
+# _accept_bracketed). The regexes match from the anchor (the opening bracket, or 令第) onwards; the
+# blanks before a bracket and the prefix, the run of up to _MAX_RUN CJK characters before them, are
+# found by scanning back (see _blank_start and _prefix_start). Starting a regex at every CJK
+# character instead costs ~40 steps per character; a regex that begins with a character class lets
+# ``re`` skip straight to the next bracket (one leading ``\s*`` would make it try every position).
 _BRACKETED = re.compile(
     rf"""
-    {_BLANK}(?P<open>{_OPEN}){_BLANK}
+    (?P<open>{_OPEN}){_BLANK}
     (?P<year>(?:[1１][9９]|[2２][0０]){_DIGIT}{{2}}|[一二][〇○零九][〇○零一二三四五六七八九]{{2}})
     {_BLANK}年?{_BLANK}
     (?P<close>{_CLOSE}){_BLANK}
@@ -123,6 +126,14 @@ _ORDER = re.compile(
     re.VERBOSE,
 )
 _CJK_CHAR = re.compile(_CJK)
+
+
+def _blank_start(simplified: str, end: int, floor: int) -> int:
+    """Start of the run of blanks (no line breaks) ending at ``end``, not before ``floor``."""
+    start = end
+    while start > floor and simplified[start - 1] in _BLANK_CHARS:
+        start -= 1
+    return start
 
 
 def _prefix_start(simplified: str, end: int, floor: int, exclude: str = "") -> int:
@@ -160,6 +171,7 @@ _STATE_NAME = "中华人民共和国"
 _MULTI_PROSE_AT = re.compile("(?=(" + "|".join(re.escape(w) for w in _PROSE_WORDS if len(w) > 1) + "))")
 _LEADING_PROSE = re.compile("|".join(re.escape(w) for w in _PROSE_WORDS))
 _DIGITS_ONLY = re.compile(r"[0-9０-９]+")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def _peel_prose(simplified_run: str, keep: int) -> int:
@@ -214,7 +226,9 @@ def _accept_bracketed(match: re.Match[str], simplified: str) -> bool:
 
 def _int(s: str) -> int:
     """Digits (either width) or Chinese numerals → int."""
-    s = re.sub(r"\s+", "", s)
+    if _DIGITS_ONLY.fullmatch(s):  # the common case: no blanks to drop
+        return int(s)
+    s = _WHITESPACE.sub("", s)
     if _DIGITS_ONLY.fullmatch(s):
         return int(s)  # int() reads full-width digits too
     return chinese_numeral_to_int(s)
@@ -266,9 +280,11 @@ def find_doc_numbers(text: str, simplified: str | None = None) -> list[DocNumber
         )
         taken.append((start, m.end()))
 
-    floor = 0
+    floor = searched = 0
     for m in _BRACKETED.finditer(simplified):
-        prefix_end = m.start()
+        # the blanks before the bracket belong to the match, as far back as the previous match
+        prefix_end = _blank_start(simplified, m.start(), searched)
+        searched = m.end()
         run_start = _prefix_start(simplified, prefix_end, floor)
         if run_start == prefix_end:
             continue
