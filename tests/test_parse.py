@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import config
+from analysis import config, tables
 from analysis.errors import InputError
-from analysis.parse import parse_compilation, parse_lines, write_parse_result
+from analysis.parse import ParseResult, parse_compilation, parse_lines, write_parse_result
 
 SEED = config.RAW_DIR / "egov_policies_2013_2019.txt"
 EXPECTED = Path(__file__).parent / "data" / "seed_expected_policies.csv"
@@ -255,6 +255,26 @@ def test_writing_twice_is_byte_identical(tmp_path, seed_result):
     second = write_parse_result(parse_compilation([SEED]), tmp_path / "b")
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes()
+
+
+def test_tables_streamed_to_disk_have_the_bytes_of_to_csv_bytes(tmp_path, seed_result):
+    # the writer encodes chunk by chunk; the bytes must be those of the one-string serialisation
+    paths = write_parse_result(seed_result, tmp_path)
+    frames = (seed_result.policies, seed_result.policy_issuers, seed_result.report)
+    assert any(seed_result.policies["text"].str.contains("[\n,\"]", regex=True))  # quoting is exercised
+    for path, frame in zip(paths, frames):
+        assert path.read_bytes() == tables.to_csv_bytes(frame)
+
+
+def test_a_table_failing_validation_writes_nothing(tmp_path, seed_result):
+    paths = write_parse_result(seed_result, tmp_path)
+    before = {p: p.read_bytes() for p in paths}
+    broken_report = seed_result.report.copy()
+    broken_report.loc[len(broken_report) - 1, "kind"] = "no-such-kind"  # the last table written
+    with pytest.raises(tables.SchemaError, match="kind"):
+        write_parse_result(ParseResult(seed_result.policies.iloc[:3], seed_result.policy_issuers.iloc[:3], broken_report), tmp_path)
+    assert {p: p.read_bytes() for p in paths} == before  # the two valid tables were not renamed in
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # no temporary files left
 
 
 # --------------------------------------------------------------------------------- fuzz

@@ -17,7 +17,7 @@ import argparse
 import difflib
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -96,13 +96,37 @@ def _load_policy_types(path: Path = config.RESOURCES_DIR / "policy_types.txt") -
 # Records
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     number: int
     raw: str
     text: str  # stripped and repaired
     simple: str  # to_simplified(text)
     repairs: list[str] = field(default_factory=list)
+    row: int = -1  # index of the line's own row in the parse report
+
+
+class _Report:
+    """The parse report's rows as columns (one list per field): a million lines of a large
+    compilation would cost ~300 bytes each as dicts. ``repairs`` holds each line's own repairs,
+    reported in rows of their own right after the line's row."""
+
+    def __init__(self) -> None:
+        self.line: list[int] = []
+        self.kind: list[str] = []
+        self.policy_id: list[str] = []
+        self.detail: list[str] = []
+        self.raw: list[str] = []
+        self.repairs: list[Sequence[str]] = []
+
+    def add(self, line: _Line, kind: str, detail: str = "") -> None:
+        line.row = len(self.line)
+        self.line.append(line.number)
+        self.kind.append(kind)
+        self.policy_id.append("")
+        self.detail.append(detail)
+        self.raw.append(line.raw)
+        self.repairs.append(line.repairs or ())  # most lines have none: share one empty tuple
 
 
 @dataclass
@@ -155,8 +179,7 @@ def _clean_line(raw: str) -> tuple[str, list[str]]:
     if _GARBAGE.search(text):
         repairs.append(f"removed garbage {', '.join(sorted(set(_GARBAGE.findall(text))))!s}")
         text = _GARBAGE.sub("", text)
-    spaced = [m.group() for m in _SPACED_PLUS.finditer(text) if m.group().strip() != m.group()]
-    if spaced:
+    if ("+" in text or "＋" in text) and any(m.group().strip() != m.group() for m in _SPACED_PLUS.finditer(text)):
         text = _SPACED_PLUS.sub(lambda m: m.group().strip(), text)
         repairs.append("joined spaced '+' (e.g. 互聯網 + 政務服務 → 互聯網+政務服務)")
     return text, repairs
@@ -283,10 +306,10 @@ class _DocumentMention:
     quoted: bool = True  # False: a formal title written without 《》 before its number
 
 
-def _document_mentions(summary: str, heading: str | None, notes: list[tuple[str, str]]) -> list[_DocumentMention]:
-    """Every 《…》 in ``summary`` that names a document, with inner titles restored."""
+def _document_mentions(summary: str, simple: str, heading: str | None, notes: list[tuple[str, str]]) -> list[_DocumentMention]:
+    """Every 《…》 in ``summary`` (``simple`` is its Simplified copy) that names a document, with
+    inner titles restored."""
     mentions = []
-    simple = to_simplified(summary)
     for m in _TITLE_REF.finditer(summary):
         inner, repair = _restore_inner_title(m.group(1), heading)
         inner_simple = to_simplified(inner)
@@ -481,17 +504,14 @@ def _issuers_before_verb(summary_simple: str, registry: IssuerRegistry) -> list[
 # The parser
 
 
-def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], list[dict]]:
+def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], _Report]:
     """Assign every line a role; group headings and summaries into policies (in source order)."""
-    report: list[dict] = []
+    report = _Report()
+    row = report.add
     policies: list[_Policy] = []
     state = "start"
     year: int | None = None
     pending: _Line | None = None  # a heading waiting for its summary
-
-    def row(line: _Line, kind: str, detail: str = "") -> None:
-        # "_line" carries the line's own repairs to parse_lines, which reports them after the row
-        report.append({"source_file": path.name, "line": line.number, "kind": kind, "policy_id": "", "detail": detail, "raw": line.raw, "_line": line})
 
     def flush_heading() -> None:
         nonlocal pending
@@ -579,86 +599,122 @@ def parse_lines(
         return to_simplified(name) if simplified_output else name
 
     policies, report = _classify(path, lines)
-    policy_rows, issuer_rows = [], []
-    line_policy: dict[int, str] = {}
-    repairs: list[dict] = []
-    for policy in progress(policies, desc=f"{path.name}: policies", total=len(policies), unit="policy"):
+    policy_columns: dict[str, list] = {name: [] for name in tables.POLICIES.names}
+    issuer_columns: dict[str, list] = {name: [] for name in tables.POLICY_ISSUERS.names}
+    notes: list[tuple[int, str, str, str]] = []  # (line, policy_id, kind, detail)
+    total = len(policies)
+    for policy in progress(_drain(policies), desc=f"{path.name}: policies", total=total, unit="policy"):
         year_counters[policy.year] += 1
         policy_id = f"{policy.year}-{year_counters[policy.year]:02d}"
-        heading = policy.heading.text if policy.heading else None
-        summary = "\n".join(line.text for line in policy.summary)
-        summary_simple = "\n".join(line.simple for line in policy.summary)
-        notes = policy.notes
-        mentions = _document_mentions(summary, heading, notes)
-        numbers = find_doc_numbers(summary, summary_simple)
-        doc = _choose_document(mentions, heading, summary_simple) or _unquoted_document(summary, numbers)
-        number = _own_number(numbers, doc, summary_simple)
-        if number is None and heading:
-            heading_numbers = find_doc_numbers(policy.heading.raw)  # type: ignore[union-attr]
-            number = heading_numbers[0] if heading_numbers else None
-        if doc is not None and doc.quoted and doc.inner != summary[doc.start + 1: doc.start + 1 + len(doc.inner)]:
-            # write the restored title into the cleaned summary, too
-            close = summary.index("》", doc.start)
-            summary = summary[: doc.start + 1] + doc.inner + summary[close:]
-        title = heading if heading else (doc.inner.replace("〈", "《").replace("〉", "》") if doc else "")
-        if not title:
-            notes.append(("warning", "no heading line and no document title in the summary: title left empty"))
-        finding = _find_issuers(doc, number, registry)
-        if not finding.names and not finding.unknown:
-            finding.names.extend(_issuers_before_verb(summary_simple, registry))
-        if not finding.names and not finding.unknown:
-            notes.append(("warning", "no issuing body found"))
-        for name in finding.unknown:
-            notes.append(("warning", f"issuer not in the registry, kept as written: {name}"))
-        all_issuers = [in_script(n) for n in finding.names] + finding.unknown
-        for i, name in enumerate(all_issuers):
-            level = registry.level(name) if i < len(finding.names) else ""
-            issuer_rows.append(
-                {"policy_id": policy_id, "issuer": name, "role": "lead" if i == 0 else "joint", "level": in_script(level) if level else in_script(UNKNOWN_LEVEL)}
-            )
-        first_line = (policy.heading or policy.summary[0]).number
-        policy_rows.append(
-            {
-                "policy_id": policy_id,
-                "year": policy.year,
-                "title": title,
-                "document_title": doc.formal_title if doc else "",
-                "doc_number": number.normalized if number else "",
-                "doc_prefix": number.prefix if number else "",
-                "doc_year": number.year if number else None,
-                "doc_serial": number.serial if number else None,
-                "issuers": ";".join(all_issuers),
-                "issuer_count": max(len(all_issuers), finding.stated_count),
-                "policy_type": in_script(_genre(to_simplified(title))),
-                "text": summary,
-                "source_file": path.name,
-                "source_line": first_line,
-            }
-        )
+        row, issuers = _parse_policy(policy, policy_id, path, registry, in_script)
+        for name, value in row.items():
+            policy_columns[name].append(value)
+        for i, (name, level) in enumerate(issuers):
+            for column, value in zip(tables.POLICY_ISSUERS.names, (policy_id, name, "lead" if i == 0 else "joint", level)):
+                issuer_columns[column].append(value)
         for line in ([policy.heading] if policy.heading else []) + policy.summary:
-            line_policy[line.number] = policy_id
+            report.policy_id[line.row] = policy_id
         anchor = (policy.summary[0] if policy.summary else policy.heading).number  # type: ignore[union-attr]
-        for kind, note in notes:
-            repairs.append({"line": anchor, "policy_id": policy_id, "kind": kind, "detail": note})
-    # every line's row: fill its policy, and add rows for the line-level repairs
-    final_report = []
-    for r in report:
-        line = r.pop("_line")
-        r["policy_id"] = line_policy.get(r["line"], "")
-        final_report.append(r)
-        for repair in line.repairs:
-            final_report.append({**r, "kind": "repair", "detail": repair})
-    for rep in repairs:
-        raw = lines[rep["line"] - 1]
-        entry = {"source_file": path.name, "line": rep["line"], "kind": rep["kind"], "policy_id": rep["policy_id"], "detail": rep["detail"], "raw": raw}
-        final_report.append(entry)
-    # a line's own row first, then the repairs and warnings attached to it
-    final_report.sort(key=lambda r: (r["line"], r["kind"] in ("repair", "warning")))
+        notes.extend((anchor, policy_id, kind, note) for kind, note in policy.notes)
     return ParseResult(
-        pd.DataFrame(policy_rows, columns=tables.POLICIES.names),
-        pd.DataFrame(issuer_rows, columns=tables.POLICY_ISSUERS.names),
-        pd.DataFrame(final_report, columns=tables.PARSE_REPORT.names),
+        pd.DataFrame(policy_columns, columns=tables.POLICIES.names),
+        pd.DataFrame(issuer_columns, columns=tables.POLICY_ISSUERS.names),
+        _report_frame(path, report, notes, lines),
     )
+
+
+def _drain(items: list) -> Iterator:
+    """Yield the items of ``items`` in order, removing each from the list as it goes: whatever an
+    item alone holds (a policy's lines and their Simplified copies) is freed once it is done."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
+def _parse_policy(
+    policy: _Policy, policy_id: str, path: Path, registry: IssuerRegistry, in_script: Callable[[str], str]
+) -> tuple[dict, list[tuple[str, str]]]:
+    """One policy's row of policies.csv and its (issuer, level) pairs, lead first; warnings and
+    repairs are added to ``policy.notes``."""
+    heading = policy.heading.text if policy.heading else None
+    summary = "\n".join(line.text for line in policy.summary)
+    summary_simple = "\n".join(line.simple for line in policy.summary)
+    notes = policy.notes
+    mentions = _document_mentions(summary, summary_simple, heading, notes)
+    numbers = find_doc_numbers(summary, summary_simple)
+    doc = _choose_document(mentions, heading, summary_simple) or _unquoted_document(summary, numbers)
+    number = _own_number(numbers, doc, summary_simple)
+    if number is None and heading:
+        heading_numbers = find_doc_numbers(policy.heading.raw)  # type: ignore[union-attr]
+        number = heading_numbers[0] if heading_numbers else None
+    if doc is not None and doc.quoted and doc.inner != summary[doc.start + 1: doc.start + 1 + len(doc.inner)]:
+        # write the restored title into the cleaned summary, too
+        close = summary.index("》", doc.start)
+        summary = summary[: doc.start + 1] + doc.inner + summary[close:]
+    title = heading if heading else (doc.inner.replace("〈", "《").replace("〉", "》") if doc else "")
+    if not title:
+        notes.append(("warning", "no heading line and no document title in the summary: title left empty"))
+    finding = _find_issuers(doc, number, registry)
+    if not finding.names and not finding.unknown:
+        finding.names.extend(_issuers_before_verb(summary_simple, registry))
+    if not finding.names and not finding.unknown:
+        notes.append(("warning", "no issuing body found"))
+    for name in finding.unknown:
+        notes.append(("warning", f"issuer not in the registry, kept as written: {name}"))
+    all_issuers = [in_script(n) for n in finding.names] + finding.unknown
+    issuers = []
+    for i, name in enumerate(all_issuers):
+        level = registry.level(name) if i < len(finding.names) else ""
+        issuers.append((name, in_script(level) if level else in_script(UNKNOWN_LEVEL)))
+    row = {
+        "policy_id": policy_id,
+        "year": policy.year,
+        "title": title,
+        "document_title": doc.formal_title if doc else "",
+        "doc_number": number.normalized if number else "",
+        "doc_prefix": number.prefix if number else "",
+        "doc_year": number.year if number else None,
+        "doc_serial": number.serial if number else None,
+        "issuers": ";".join(all_issuers),
+        "issuer_count": max(len(all_issuers), finding.stated_count),
+        "policy_type": in_script(_genre(to_simplified(title))),
+        "text": summary,
+        "source_file": path.name,
+        "source_line": (policy.heading or policy.summary[0]).number,
+    }
+    return row, issuers
+
+
+def _report_frame(path: Path, report: _Report, notes: list[tuple[int, str, str, str]], lines: list[str]) -> pd.DataFrame:
+    """The parse report: each line's own row, then that line's repairs, then the repairs and
+    warnings of the policy anchored on it (``notes``: (line, policy_id, kind, detail))."""
+    notes.sort(key=lambda note: note[0])  # stable: a policy's notes keep their order
+    columns: dict[str, list] = {name: [] for name in ("line", "kind", "policy_id", "detail", "raw")}
+    line_col, kind_col, policy_col, detail_col, raw_col = columns.values()
+
+    def add_notes(until: int | None, j: int) -> int:
+        while j < len(notes) and (until is None or notes[j][0] <= until):
+            number, policy_id, kind, detail = notes[j]
+            line_col.append(number)
+            kind_col.append(kind)
+            policy_col.append(policy_id)
+            detail_col.append(detail)
+            raw_col.append(lines[number - 1])
+            j += 1
+        return j
+
+    j = 0
+    for i, number in enumerate(report.line):
+        j = add_notes(number - 1, j)
+        for kind, detail in [(report.kind[i], report.detail[i])] + [("repair", r) for r in report.repairs[i]]:
+            line_col.append(number)
+            kind_col.append(kind)
+            policy_col.append(report.policy_id[i])
+            detail_col.append(detail)
+            raw_col.append(report.raw[i])
+        j = add_notes(number, j)
+    add_notes(None, j)
+    return pd.DataFrame({"source_file": [path.name] * len(line_col), **columns}, columns=tables.PARSE_REPORT.names)
 
 
 def parse_compilation(paths: Sequence[str | Path], encoding: str | None = None, registry: IssuerRegistry | None = None) -> ParseResult:

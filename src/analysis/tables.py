@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -158,44 +159,56 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode(CSV_ENCODING)
 
 
-def _to_bytes(df: pd.DataFrame, path: Path) -> bytes:
-    if path.suffix == ".csv":
-        return to_csv_bytes(df)
-    if path.suffix == ".parquet":
-        import io
+def _write_table(df: pd.DataFrame, path: Path, fh: BinaryIO) -> None:
+    """Write ``df`` to the open file ``fh`` in the format ``path`` names, a chunk at a time.
 
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False, engine="pyarrow", compression="zstd")
-        return buf.getvalue()
-    raise ValueError(f"{path}: unsupported table format {path.suffix!r}")
+    A CSV gets exactly the bytes of :func:`to_csv_bytes`; pandas encodes each chunk of rows as it
+    goes, so a large table never exists as one string or one ``bytes`` in memory.
+    """
+    if path.suffix == ".csv":
+        df.to_csv(fh, index=False, lineterminator="\n", encoding=CSV_ENCODING)
+    elif path.suffix == ".parquet":
+        df.to_parquet(fh, index=False, engine="pyarrow", compression="zstd")
+    else:
+        raise ValueError(f"{path}: unsupported table format {path.suffix!r}")
 
 
 def write_tables(outputs: Mapping[Path, pd.DataFrame], schemas: Mapping[Path, Schema] | None = None) -> None:
     """Validate and write several tables atomically: all of them, or (on any error) none.
 
-    ``schemas`` maps some of the paths to a :class:`Schema`; those frames are validated first.
+    ``schemas`` maps some of the paths to a :class:`Schema`; those frames are validated first. Each
+    table is validated and written to its temporary file in turn, so only one validated copy is
+    alive at a time; the renames wait until every table is written.
     """
     schemas = schemas or {}
-    payloads: list[tuple[Path, bytes]] = []
-    for path, df in outputs.items():
-        path = Path(path)
-        if path in schemas:
-            df = validate(df, schemas[path], path)
-        payloads.append((path, _to_bytes(df, path)))
-    write_bytes_atomically(payloads)
+
+    def writer(path: Path, df: pd.DataFrame) -> Callable[[BinaryIO], None]:
+        def write(fh: BinaryIO) -> None:
+            table = validate(df, schemas[path], path) if path in schemas else df
+            _write_table(table, path, fh)
+
+        return write
+
+    _write_atomically((Path(path), writer(Path(path), df)) for path, df in outputs.items())
 
 
-def write_bytes_atomically(payloads: list[tuple[Path, bytes]]) -> None:
+def write_bytes_atomically(payloads: Iterable[tuple[Path, bytes]]) -> None:
     """Write each ``(path, data)`` to a temporary file, then rename them all into place."""
+    _write_atomically((path, lambda fh, data=data: fh.write(data)) for path, data in payloads)
+
+
+def _write_atomically(writers: Iterable[tuple[Path, Callable[[BinaryIO], object]]]) -> None:
+    """Run each ``(path, write)`` on a temporary file beside ``path``, then rename them all into
+    place. Any error (in a writer, or while renaming) removes every temporary file left."""
     staged: list[tuple[str, Path]] = []
     try:
-        for path, data in payloads:
+        for path, write in writers:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs are ordinary files
             staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs are ordinary files
         for tmp, path in staged:
             os.replace(tmp, path)
     finally:
