@@ -56,12 +56,15 @@ def test_unknown_command_fails():
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 
-def test_tokens_reads_the_texts_load_policies_reads(tmp_path, seed):
-    """The tokens stage's fast two-column reader agrees with the full loader, quoting included."""
-    from analysis.tables import POLICIES, load_policies, read_policy_texts, write_tables
+def test_policy_column_reader_agrees_with_the_full_loader(tmp_path, seed):
+    """The fast column reader (tokens, keywords) gives what load_policies gives: quoting, line
+    breaks, empty strings, nullable numbers, every column kind."""
+    from analysis.tables import POLICIES, load_policies, read_policy_columns, write_tables
 
     tricky = seed.head(3).copy()
     tricky["text"] = ['引號"在內",逗號,', "", "跨\n兩行\r\n的摘要"]
+    tricky["doc_year"] = pd.array([None, 2014, None], dtype="Int64")
     for table in (seed, tricky):
         write_tables({tmp_path / config.POLICIES_FILE: table}, {tmp_path / config.POLICIES_FILE: POLICIES})
-        pd.testing.assert_frame_equal(read_policy_texts(tmp_path), load_policies(tmp_path)[["policy_id", "text"]])
+        for columns in (["policy_id", "text"], ["policy_id", "year"], POLICIES.names):
+            pd.testing.assert_frame_equal(read_policy_columns(tmp_path, columns), load_policies(tmp_path)[columns])

@@ -229,3 +229,18 @@ def test_policy_chunks_never_split_a_policy(tmp_path, segmenter):
     empty = tmp_path / "empty.parquet"
     write_tables({empty: tokens.iloc[:0]}, schemas={empty: TOKENS})
     assert [len(c) for c in iter_policy_chunks(empty)] == [0]
+
+
+def test_policy_chunks_can_keep_only_flagged_rows(tmp_path, segmenter):
+    tokens = tokenize_policies(_synthetic(40, seed=4), segmenter)
+    path = tmp_path / "tokens.parquet"
+    write_tables({path: tokens}, schemas={path: TOKENS})
+    chunks = list(iter_policy_chunks(path, columns=["token"], rows=500, where="keyword"))
+    assert len(chunks) > 1 and list(chunks[0].columns) == ["policy_id", "token", "keyword"]
+    keywords = tokens.loc[tokens["keyword"], ["policy_id", "token", "keyword"]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), keywords)
+    seen = [set(c["policy_id"]) for c in chunks]
+    assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    unflagged = tmp_path / "unflagged.parquet"
+    write_tables({unflagged: tokens.loc[~tokens["keyword"]]}, schemas={unflagged: TOKENS})
+    assert [len(c) for c in iter_policy_chunks(unflagged, columns=["token"], rows=500, where="keyword")] == [0]

@@ -319,25 +319,30 @@ def iter_tokens(policies: pd.DataFrame, segmenter: Any, engine: Engine = Engine(
     yield from map_partitions(partial(tokenize_partition_arrow, segmenter=segmenter), parts, engine, desc="tokens")
 
 
-def iter_policy_chunks(path: str | Path, columns: Sequence[str] | None = None, rows: int = 1_000_000, key: str = "policy_id") -> Iterator[pd.DataFrame]:
+def iter_policy_chunks(path: str | Path, columns: Sequence[str] | None = None, rows: int = 1_000_000, key: str = "policy_id", where: str | None = None) -> Iterator[pd.DataFrame]:
     """Read a Parquet table sorted by ``key`` in pieces of about ``rows`` rows that never split a
     policy: each piece holds every row of its policies (what per-policy counts such as ``docs`` need).
 
-    ``columns`` limits what is read (``key`` is always included). Memory is bounded by one piece plus
-    one batch, however large the file; an empty file yields one empty frame.
+    ``columns`` limits what is read (``key`` is always included); ``where`` names a boolean column
+    (read too) whose false rows are dropped before they become pandas objects. Memory is bounded by
+    one piece plus one batch, however large the file; an empty file yields one empty frame.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    wanted = None if columns is None else list(dict.fromkeys([key, *columns]))
+    wanted = None if columns is None else list(dict.fromkeys([key, *columns, *([where] if where else [])]))
     carry: pa.Table | None = None
     emitted = False
     with pq.ParquetFile(path) as reader:
         for batch in reader.iter_batches(batch_size=rows, columns=wanted):
             table = pa.Table.from_batches([batch])
+            if where is not None:
+                table = table.filter(table.column(where))
             if carry is not None:
                 table = pa.concat_tables([carry, table])
+            if table.num_rows == 0:  # every row of the batch filtered out
+                continue
             keys = table.column(key)
             last = keys[len(keys) - 1]
             # rows of the last policy may continue in the next batch: hold them back

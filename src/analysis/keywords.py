@@ -25,13 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import config
 from .errors import InputError
 from .progress import progress
 from .script import to_simplified
-from .tables import Column, Schema, read_input_table, to_csv_bytes, validate, write_tables
+from .tables import Column, Schema, read_policy_columns, to_csv_bytes, validate, write_tables
 from .tokens import CACHE_DIRNAME, Segmenter, cached_tokens_path, load_segmenter
 
 KEYWORD_BY_YEAR = Schema(
@@ -102,22 +103,41 @@ def keyword_counts(tokens: pd.DataFrame, policies: pd.DataFrame) -> KeywordCount
     """Count the keyword tokens of ``tokens`` (any subset of whole policies) by term and year.
 
     ``policies`` maps each ``policy_id`` to its ``year`` (it may hold more policies than ``tokens``).
-    Each distinct written form is converted to Simplified once, which matters on millions of tokens.
+    Policies, written forms and terms are factorised to integer codes and counted with numpy: each
+    distinct form is converted to Simplified once and no string is grouped per token, which matters
+    on millions of tokens.
     """
     kw = tokens.loc[tokens["keyword"].to_numpy(dtype=bool), ["policy_id", "token"]]
+    policy_codes, policy_ids = pd.factorize(kw["policy_id"])
     years = policies.set_index("policy_id")["year"]
-    year = kw["policy_id"].map(years)
-    if year.isna().any():
-        unknown = sorted(set(kw.loc[year.isna(), "policy_id"]))
+    found = years.index.get_indexer(policy_ids)
+    if (found < 0).any():
+        unknown = sorted(policy_ids[found < 0])
         raise ValueError(f"tokens name policies missing from the policy table: {unknown[:3]}")
-    codes, forms = pd.factorize(kw["token"], sort=True)
-    keys = pd.Index([to_simplified(f) for f in forms])
-    kw = pd.DataFrame({"policy_id": kw["policy_id"].to_numpy(), "token": kw["token"].to_numpy(), "term_key": keys[codes] if len(codes) else pd.Index([], dtype="str"), "year": year.to_numpy(dtype="int64")})
-    g = kw.groupby(["term_key", "year"], sort=True)
-    term_year = pd.DataFrame({"count": g.size(), "docs": g["policy_id"].nunique()}).reset_index()
-    form_counts = kw.groupby(["term_key", "token"], sort=True).size().rename("count").reset_index()
-    year_tokens = kw.groupby("year", sort=True).size().rename("tokens").reset_index()
+    year_values, policy_year = np.unique(years.to_numpy(dtype="int64")[found], return_inverse=True)
+    form_codes, forms = pd.factorize(kw["token"], sort=True)
+    key_of_form, keys = pd.factorize(pd.Index([to_simplified(f) for f in forms], dtype="str"), sort=True)
+    key, year = key_of_form[form_codes].astype("int64"), policy_year[policy_codes]
+    n_years, n_policies = max(len(year_values), 1), max(len(policy_ids), 1)
+    # (term, year) → tokens; distinct (term, policy) pairs → policies per (term, year), the docs.
+    # Both list the same (term, year) pairs in the same order: each pair's tokens are in some policy.
+    pairs, count = _unique_counts(key * n_years + year)
+    term_policy = _unique_counts(key * n_policies + policy_codes)[0]
+    docs = _unique_counts(term_policy // n_policies * n_years + policy_year[term_policy % n_policies])[1]
+    term_year = pd.DataFrame({"term_key": keys[pairs // n_years], "year": year_values[pairs % n_years], "count": count, "docs": docs})
+    order = np.lexsort((np.arange(len(forms)), key_of_form))  # by term, then form (forms are sorted)
+    form_counts = pd.DataFrame({"term_key": keys[key_of_form[order]], "token": forms[order], "count": np.bincount(form_codes, minlength=len(forms))[order]})
+    year_count = np.bincount(year, minlength=len(year_values))
+    year_tokens = pd.DataFrame({"year": year_values, "tokens": year_count})
     return KeywordCounts(term_year, form_counts, year_tokens)
+
+
+def _unique_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_counts=True)`` by one sort (numpy's hash-based unique is several
+    times slower on a million codes)."""
+    ordered = np.sort(values, kind="stable")
+    first = np.flatnonzero(np.diff(ordered, prepend=ordered[:1] - 1)) if len(ordered) else np.zeros(0, dtype=np.int64)
+    return ordered[first], np.diff(np.append(first, len(ordered)))
 
 
 def combine_counts(parts: Iterable[KeywordCounts]) -> KeywordCounts:
@@ -299,7 +319,7 @@ def count_token_file(path: str | Path, policies: pd.DataFrame) -> KeywordCounts:
     if not path.is_file():
         raise InputError(path, "no such file (run 'python -m analysis tokens' first)")
     try:
-        chunks = iter_policy_chunks(path, columns=["token", "keyword"])
+        chunks = iter_policy_chunks(path, columns=["token"], where="keyword")
         return combine_counts(keyword_counts(chunk, policies) for chunk in progress(chunks, desc="counting keywords", unit="chunk"))
     except (ValueError, OSError, KeyError) as err:  # pyarrow errors derive from these
         raise InputError(path, str(err).splitlines()[0] if str(err) else type(err).__name__) from None
@@ -335,7 +355,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the keyword tables and figures, or print counts for ``--terms``."""
     data_dir = Path(args.dir)
-    policies = read_input_table(data_dir, config.POLICIES_FILE)
+    # --terms searches the texts; the tables need each policy's year (and a re-segmentation its text)
+    resegment = args.userdict is not None or args.stopwords is not None
+    policies = read_policy_columns(data_dir, ["policy_id", "year", "text"] if args.terms is not None or resegment else ["policy_id", "year"])
     if args.terms is not None:
         terms = [t.strip() for t in args.terms.split(",") if t.strip()]
         if not terms:
@@ -343,7 +365,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(to_csv_bytes(count_terms(policies, terms)).decode("utf-8-sig"))
         return 0
     segmenter = load_segmenter(args.userdict, args.stopwords)
-    if args.userdict is not None or args.stopwords is not None:
+    if resegment:
         tokens_path = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME)
     else:
         tokens_path = data_dir / config.TOKENS_FILE

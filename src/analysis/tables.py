@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -285,18 +285,21 @@ def read_input_table(data_dir: str | Path, name: str) -> pd.DataFrame:
     return _read_input(Path(data_dir) / name, lambda: _LOADERS[name](data_dir))
 
 
-def read_policy_texts(data_dir: str | Path) -> pd.DataFrame:
-    """``policy_id`` and ``text`` of ``policies.csv`` (validated), all the tokens stage reads.
+def read_policy_columns(data_dir: str | Path, columns: Sequence[str] = ("policy_id", "text")) -> pd.DataFrame:
+    """Some columns of ``policies.csv`` (validated, in the table's order), for stages that need only those.
 
-    Read by Arrow's multithreaded CSV reader, these two columns only: ~7× faster than
-    :func:`load_policies` on a large table. Errors as in :func:`read_input_table`.
+    Read by Arrow's multithreaded CSV reader, the named columns only: ~7× faster than
+    :func:`load_policies` on a large table. The header must still be the whole table's. Errors as in
+    :func:`read_input_table`.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     path = Path(data_dir) / config.POLICIES_FILE
-    wanted = Schema(POLICIES.name, tuple(c for c in POLICIES.columns if c.name in ("policy_id", "text")))
-    convert = pacsv.ConvertOptions(include_columns=wanted.names, column_types={n: pa.string() for n in wanted.names}, strings_can_be_null=False)
+    wanted = Schema(POLICIES.name, tuple(c for c in POLICIES.columns if c.name in columns))
+    arrow_type = {"str": pa.string(), "int": pa.int64(), "Int64": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+    types = {c.name: arrow_type[c.kind] for c in wanted.columns}
+    convert = pacsv.ConvertOptions(include_columns=wanted.names, column_types=types, strings_can_be_null=False)
     parse = pacsv.ParseOptions(newlines_in_values=True)
 
     def load() -> pd.DataFrame:

@@ -38,7 +38,7 @@ from .docnumber import find_doc_numbers
 from .errors import InputError
 from .script import to_simplified
 from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, rjieba_for, write_parquet_stream
-from .tables import TOKENS, read_policy_texts, validate, write_bytes_atomically
+from .tables import TOKENS, read_policy_columns, validate, write_bytes_atomically
 
 DEFAULT_USERDICT = config.RESOURCES_DIR / "userdict.txt"
 DEFAULT_STOPWORDS = config.RESOURCES_DIR / "stopwords.txt"
@@ -288,7 +288,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Segment ``DIR/policies.csv`` and write ``DIR/tokens.parquet`` atomically."""
     data_dir = Path(args.dir)
-    policies = read_policy_texts(data_dir)
+    policies = read_policy_columns(data_dir, ["policy_id", "text"])
     segmenter = load_segmenter(args.userdict, args.stopwords, hmm=args.hmm)
     cached = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME, engine_from_args(args))
     write_bytes_atomically([(data_dir / config.TOKENS_FILE, cached.read_bytes())])
