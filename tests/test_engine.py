@@ -82,6 +82,10 @@ def test_fast_tokenizer_equals_tokenize_policies_on_edge_cases(segmenter):
     pd.testing.assert_frame_equal(tokenize_partition(EDGE, segmenter), expected)
     without_break = EDGE[~EDGE["text"].str.contains("\n")]
     pd.testing.assert_frame_equal(tokenize_partition(without_break, segmenter), tokenize_policies(without_break, segmenter))
+    # a NUL in a text: word ends cannot be found by joining the words with NUL
+    with_nul = without_break.assign(text=without_break["text"].str.replace("電子", "電\0子", regex=False))
+    assert with_nul["text"].str.contains("\0").any()
+    pd.testing.assert_frame_equal(tokenize_partition(with_nul, segmenter), tokenize_policies(with_nul, segmenter))
 
 
 @pytest.mark.parametrize("simplified", [False, True])

@@ -125,7 +125,7 @@ _ORDER = re.compile(
     """,
     re.VERBOSE,
 )
-_CJK_CHAR = re.compile(_CJK)
+_CJK_RUN = re.compile(_CJK + "*")
 
 
 def _blank_start(simplified: str, end: int, floor: int) -> int:
@@ -139,11 +139,14 @@ def _blank_start(simplified: str, end: int, floor: int) -> int:
 def _prefix_start(simplified: str, end: int, floor: int, exclude: str = "") -> int:
     """Start of the run of at most _MAX_RUN CJK characters ending at ``end`` (not before ``floor``,
     the end of the previous match, and without any character of ``exclude``)."""
-    start = end
     limit = max(floor, end - _MAX_RUN)
-    while start > limit and _CJK_CHAR.match(simplified[start - 1]) and simplified[start - 1] not in exclude:
-        start -= 1
-    return start
+    backwards = simplified[limit:end][::-1]
+    run = _CJK_RUN.match(backwards).end()
+    for c in exclude:
+        at = backwards.find(c, 0, run)
+        if at >= 0:
+            run = at
+    return end - run
 
 
 # After a serial with no 号: these continue a quantity or a date, so the digits were not a serial.

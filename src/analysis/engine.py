@@ -217,9 +217,8 @@ def tokenize_partition_arrow(policies: pd.DataFrame, segmenter: Any) -> Any:
     original = _SEPARATOR.join(texts)
     simplified = to_simplified(original)
     words = rjieba_for(segmenter).cut(simplified, segmenter.hmm) if simplified else []
-    word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    ends = np.cumsum(word_lengths)
-    starts = ends - word_lengths
+    ends = _word_ends(words, simplified)
+    starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
     owner = np.searchsorted(text_starts, starts, side="right") - 1
     local_start = starts - text_starts[owner]
     # Separator tokens start exactly where their text ends.
@@ -256,6 +255,19 @@ def tokens_arrow_schema() -> Any:
 
     example = validate(pd.DataFrame({"policy_id": ["x"], "token": ["x"], "start": [0], "end": [1], "keyword": [False]}), TOKENS)
     return pa.Schema.from_pandas(example, preserve_index=False)
+
+
+def _word_ends(words: list[str], text: str) -> np.ndarray:
+    """End offsets of ``words``, which tile ``text``: their cumulative lengths.
+
+    Joined with a character the text lacks and encoded as UTF-32 (one code unit per character),
+    the words' ends are where that character sits: a few C passes instead of a ``len`` per word.
+    """
+    if not words or "\0" in text:
+        return np.cumsum(np.fromiter(map(len, words), dtype=np.int64, count=len(words)))
+    units = np.frombuffer("\0".join(words).encode("utf-32-le"), dtype=np.uint32)
+    marks = np.append(np.flatnonzero(units == 0), len(units))
+    return (marks - np.arange(len(marks))).astype(np.int64)
 
 
 def _tiling_strings(text: str, bounds: np.ndarray) -> Any:
