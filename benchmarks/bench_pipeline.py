@@ -6,8 +6,11 @@ through :func:`analysis.cli.main`, so file reading and writing are timed too), `
 and reports each stage's median. In the same run and on the same policy texts it times the baseline
 the issue sets: plain ``jieba.lcut`` over every policy text (after the same Traditional→Simplified
 conversion the tokens stage does, which is left out of the baseline's time), and the bare
-``rjieba.cut`` over the same texts. Peak memory is the process's maximum resident set size
-(``resource.getrusage``; worker processes are reported separately).
+``rjieba.cut`` over the same texts. Peak memory is measured per stage: the process's peak resident
+set size is reset before the stage (Linux ``/proc/self/clear_refs``) and read after it (``VmHWM``), so
+a stage is not charged for what an earlier one left behind; ``peak_rss_mb`` is the largest stage
+peak, ``process_peak_rss_mb`` the process's lifetime peak (baseline included), and worker processes
+are reported separately.
 
     python benchmarks/bench_pipeline.py --policies 20000 --json reports/benchmarks/bench_20000.json
     python benchmarks/bench_pipeline.py --summarize reports/benchmarks
@@ -49,6 +52,27 @@ def _rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS (Linux ≥ 4.0: ``5 > /proc/self/clear_refs``), so the peak read
+    after a stage is that stage's own; False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mb() -> float:
+    """The peak RSS since the last :func:`_reset_peak` (``VmHWM``), or the process's lifetime peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _rss_mb()
+
+
 def _stage_argv(stage: str, raw: Path, proc: Path, tables: Path, figures: Path, extra: Sequence[str]) -> list[str]:
     """The command line ``make`` uses for ``stage`` (see the Makefile), plus any extra options."""
     if stage == "parse":
@@ -85,14 +109,11 @@ def _drop_token_cache(proc: Path) -> None:
     shutil.rmtree(proc / CACHE_DIRNAME, ignore_errors=True)
 
 
-def _policy_texts(proc: Path, raw: Path, policies: int, seed: int) -> list[str]:
-    """The texts the tokens stage segments: ``policies.csv``'s text column when parse ran, else the
-    generator's summaries (the same paragraphs before the parser's cleaning)."""
-    csv = proc / "policies.csv"
-    if csv.exists():
-        from analysis.tables import load_policies
-
-        return load_policies(proc)["text"].tolist()
+def _policy_texts(proc: Path, table: Any, policies: int, seed: int) -> list[str]:
+    """The texts the tokens stage segments: ``policies.csv``'s text column when parse ran (``table``),
+    else the generator's summaries (the same paragraphs before the parser's cleaning)."""
+    if table is not None:
+        return table["text"].tolist()
     material = generate_corpus.load_material(_default_source())
     return [s for _, _, s in generate_corpus.iter_policies(material, policies, seed, material.years)]
 
@@ -172,6 +193,7 @@ def run_benchmark(
     generate_s = time.perf_counter() - start
     times: dict[str, list[float]] = {s: [] for s in stages}
     rss_after: dict[str, float] = {}
+    stage_peak: dict[str, float] = {}
     skipped: dict[str, str] = {s: "not selected" for s in STAGES if s not in stages}
     for _ in range(repeat):
         for stage in stages:
@@ -179,6 +201,8 @@ def run_benchmark(
                 continue
             if stage == "tokens":
                 _drop_token_cache(proc)
+            gc.collect()
+            _reset_peak()
             try:
                 times[stage].append(_run_stage(_stage_argv(stage, raw, proc, tables, figures, stage_args.get(stage, []))))
             except (ModuleNotFoundError, RuntimeError) as err:
@@ -188,22 +212,19 @@ def run_benchmark(
                     skipped.setdefault(later, f"{stage} did not run")
                 break
             rss_after[stage] = _rss_mb()
-    texts = _policy_texts(proc, raw, policies, seed)
-    text_chars = sum(map(len, texts))
+            stage_peak[stage] = max(stage_peak.get(stage, 0.0), _peak_mb())
     table = None
     if (proc / "policies.csv").exists():
-        from analysis.tables import load_policies
+        from analysis.tables import read_policy_columns
 
-        table = load_policies(proc)
+        table = read_policy_columns(proc, ["policy_id", "text"])
+    texts = _policy_texts(proc, table, policies, seed)
+    text_chars = sum(map(len, texts))
     seg = _time_segmenters(texts, table, engines) if baseline else {}
     medians = {s: (statistics.median(times[s]) if times[s] else None) for s in STAGES if s in times}
     for s in STAGES:
         medians.setdefault(s, None)
-    parsed = None
-    if (proc / "policies.csv").exists():
-        from analysis.tables import load_policies
-
-        parsed = len(load_policies(proc))
+    parsed = None if table is None else len(table)
     done = [v for v in medians.values() if v is not None]
     result = {
         "policies": policies,
@@ -226,7 +247,9 @@ def run_benchmark(
         "engines_s": {k: v for k, v in seg.get("engines", {}).items() if not k.endswith("_rows")},
         "engine_rows": {k.removesuffix("_rows"): v for k, v in seg.get("engines", {}).items() if k.endswith("_rows")},
         "engine_speedup": {k: _ratio(seg.get("baseline_jieba_s"), v) for k, v in seg.get("engines", {}).items() if not k.endswith("_rows")},
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": max(stage_peak.values(), default=None),
+        "stage_peak_rss_mb": stage_peak,
+        "process_peak_rss_mb": _rss_mb(),
         "peak_rss_children_mb": _rss_mb(resource.RUSAGE_CHILDREN),
         "rss_after_stage_mb": rss_after,
         "generate_s": generate_s,
@@ -262,7 +285,9 @@ def format_table(result: dict) -> str:
     rows.append("")
     rows.append(f"segmentation speed-up (baseline / tokens stage): {_fmt(result['segmentation_speedup'], '.1f')}x")
     rows.append(f"bare rjieba speed-up (baseline / rjieba.cut):    {_fmt(result['bare_rjieba_speedup'], '.1f')}x")
-    rows.append(f"peak RSS: {result['peak_rss_mb']:.0f} MB (workers: {result['peak_rss_children_mb']:.0f} MB)")
+    peaks = ", ".join(f"{stage} {mb:.0f}" for stage, mb in result["stage_peak_rss_mb"].items())
+    rows.append(f"peak RSS of the stages: {_fmt(result['peak_rss_mb'], '.0f')} MB ({peaks}; largest worker {result['peak_rss_children_mb']:.0f} MB)")
+    rows.append(f"peak RSS of this process, baseline included: {result['process_peak_rss_mb']:.0f} MB")
     for stage, why in result["skipped"].items():
         rows.append(f"skipped {stage}: {why}")
     return "\n".join(rows)
@@ -309,8 +334,13 @@ def summarize(directory: Path) -> tuple[Path, Path]:
         cells = [f"{r['policies']:,}", _fmt(r.get("baseline_jieba_s"), ".2f"), f"{_fmt(r.get('rjieba_cut_s'), '.2f')} ({_fmt(r.get('bare_rjieba_speedup'), '.0f')}×)", _fmt(r.get("docnumber_s"), ".2f")]
         cells += [f"{_fmt(r.get('engines_s', {}).get(e), '.2f')} ({_fmt(r.get('engine_speedup', {}).get(e), '.1f')}×)" for e in engines]
         seg.append("| " + " | ".join(cells) + " |")
+    memory = ["| policies | " + " | ".join(f"{s} MB" for s in STAGES) + " | largest worker MB |", "|---:|" + "---:|" * (len(STAGES) + 1)]
+    for r in records:
+        peaks = r.get("stage_peak_rss_mb", {})
+        memory.append("| " + " | ".join([f"{r['policies']:,}", *[_fmt(peaks.get(s), ".0f") for s in STAGES], _fmt(r.get("peak_rss_children_mb"), ".0f")]) + " |")
     md = [
         "Median seconds per stage:", "", *seconds, "",
+        "Peak resident memory of each stage (the stage's own peak; forked tokens workers separately):", "", *memory, "",
         f"Milliseconds per policy (in brackets: relative to {base['policies']:,} policies):", "", *costs, "",
         "Segmentation on the same texts (× = speed-up over jieba.lcut; engines build the whole tokens table, streamed):", "", *seg,
     ]

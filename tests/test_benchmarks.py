@@ -145,6 +145,10 @@ def test_bench_runs_tiny_and_writes_the_keys(tmp_path, capsys):
     assert result["policies"] == 30
     assert set(result["stages"]) == {"parse", "tokens", "keywords", "clusters"}
     assert result["baseline_jieba_s"] > 0 and result["peak_rss_mb"] > 0
+    # each stage's own peak, no more than the process's lifetime peak; the stage peak is their max
+    peaks = result["stage_peak_rss_mb"]
+    assert set(peaks) == {"parse", "tokens"} and all(0 < mb <= result["process_peak_rss_mb"] for mb in peaks.values())
+    assert result["peak_rss_mb"] == max(peaks.values())
     assert result["rjieba_identical_on_sample"] is True
     assert result["parsed_policies"] == 30
     assert result["stages"]["parse"] > 0 and result["stages"]["tokens"] > 0
