@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import config, tables
 from .decode import read_compilation
@@ -616,11 +618,38 @@ def parse_lines(
             report.policy_id[line.row] = policy_id
         anchor = (policy.summary[0] if policy.summary else policy.heading).number  # type: ignore[union-attr]
         notes.extend((anchor, policy_id, kind, note) for kind, note in policy.notes)
-    return ParseResult(
-        pd.DataFrame(policy_columns, columns=tables.POLICIES.names),
-        pd.DataFrame(issuer_columns, columns=tables.POLICY_ISSUERS.names),
-        _report_frame(path, report, notes, lines),
-    )
+    policies_frame = _frame(policy_columns, tables.POLICIES)
+    issuers_frame = _frame(issuer_columns, tables.POLICY_ISSUERS)
+    return ParseResult(policies_frame, issuers_frame, _report_frame(path, report, notes, lines))
+
+
+_ARROW_CHUNK_ROWS = 1 << 14
+
+
+def _frame(columns: dict[str, list], schema: tables.Schema) -> pd.DataFrame:
+    """A frame of ``schema``'s columns, emptying ``columns`` as it goes (each list is freed once
+    converted); text columns become pandas' Arrow-backed ``str`` by :func:`_arrow_strings`."""
+    kinds = {c.name: c.kind for c in schema.columns}
+    data = {}
+    for name in schema.names:
+        values = columns.pop(name)
+        data[name] = pd.Series(_arrow_strings(values), dtype="str") if kinds[name] == "str" else pd.Series(values)
+        del values
+    return pd.DataFrame(data)
+
+
+def _arrow_strings(values: list[str]) -> pa.ChunkedArray:
+    """``values`` as an Arrow string array whose buffers are one joined UTF-8 ``bytes`` and its
+    offsets per chunk of rows. Arrow's own conversion of ``str`` objects makes CPython keep a UTF-8
+    copy inside every one of them for as long as it lives (the raw lines live on in the caller),
+    and grows its buffers by doubling: at 200,000 policies, ~200 MB more at the peak."""
+    chunks = []
+    for start in range(0, len(values), _ARROW_CHUNK_ROWS):
+        encoded = [v.encode() for v in values[start: start + _ARROW_CHUNK_ROWS]]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum(list(map(len, encoded)), out=offsets[1:])
+        chunks.append(pa.LargeStringArray.from_buffers(len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))))
+    return pa.chunked_array(chunks, pa.large_string())
 
 
 def _drain(items: list) -> Iterator:
@@ -714,7 +743,7 @@ def _report_frame(path: Path, report: _Report, notes: list[tuple[int, str, str, 
             raw_col.append(report.raw[i])
         j = add_notes(number, j)
     add_notes(None, j)
-    return pd.DataFrame({"source_file": [path.name] * len(line_col), **columns}, columns=tables.PARSE_REPORT.names)
+    return _frame({"source_file": [path.name] * len(line_col), **columns}, tables.PARSE_REPORT)
 
 
 def parse_compilation(paths: Sequence[str | Path], encoding: str | None = None, registry: IssuerRegistry | None = None) -> ParseResult:
