@@ -61,6 +61,7 @@ _ISSUING_VERB = re.compile(r"印发|发布|公布|颁布|通过|批准|出台|�
 # Repairs of web artifacts.
 _GARBAGE = re.compile(r"[?？]{2,}")
 _SPACED_PLUS = re.compile(r"(?<=\S)[ \u3000]*[+＋][ \u3000]*(?=\S)")
+_PLUS_BESIDE_SPACE = re.compile(r"[ \u3000][+＋]|[+＋][ \u3000]")  # a cheap test before _SPACED_PLUS
 _ANGLE_MARKER = re.compile(r"<([^<>《》]{0,40})>")
 
 # Documents and their titles.
@@ -181,7 +182,11 @@ def _clean_line(raw: str) -> tuple[str, list[str]]:
     if _GARBAGE.search(text):
         repairs.append(f"removed garbage {', '.join(sorted(set(_GARBAGE.findall(text))))!s}")
         text = _GARBAGE.sub("", text)
-    if ("+" in text or "＋" in text) and any(m.group().strip() != m.group() for m in _SPACED_PLUS.finditer(text)):
+    if (
+        ("+" in text or "＋" in text)
+        and _PLUS_BESIDE_SPACE.search(text)
+        and any(m.group().strip() != m.group() for m in _SPACED_PLUS.finditer(text))
+    ):
         text = _SPACED_PLUS.sub(lambda m: m.group().strip(), text)
         repairs.append("joined spaced '+' (e.g. 互聯網 + 政務服務 → 互聯網+政務服務)")
     return text, repairs
@@ -318,7 +323,7 @@ def _document_mentions(summary: str, simple: str, heading: str | None, notes: li
         # A 《X》 followed by 的通知 is the inner document of a notice: 印發《X》的通知.
         after = simple[m.end():]
         post = ""
-        for genre_simple, _ in _load_policy_types():
+        for genre_simple, _ in _load_policy_types() if after.startswith("的") else ():
             if after.startswith("的" + genre_simple):
                 post = summary[m.end(): m.end() + 1 + len(genre_simple)]
                 break
@@ -555,7 +560,8 @@ def _classify(path: Path, lines: list[str]) -> tuple[list[_Policy], _Report]:
         if _is_heading_shape(line.simple):
             flush_heading()
             heading_text, heading_repairs = _clean_heading(line.text)
-            pending = _Line(line.number, raw, heading_text, to_simplified(heading_text), line.repairs + heading_repairs)
+            heading_simple = line.simple if heading_text is line.text else to_simplified(heading_text)  # unchanged: no second conversion
+            pending = _Line(line.number, raw, heading_text, heading_simple, line.repairs + heading_repairs)
             row(pending, "policy_heading")
             continue
         if pending is not None:
