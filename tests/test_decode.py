@@ -55,3 +55,6 @@ def test_utf8_with_a_corrupt_byte_is_an_error_not_mojibake():
 
 def test_line_ends_lf_crlf_cr():
     assert split_lines("a\r\nb\rc\nd\u2028e") == ["a", "b", "c", "d\u2028e"]
+    # LF only (split without the regex): same rules, the final line end ends the last line
+    assert split_lines("a\n\nd\u2028e\x0cf\n") == ["a", "", "d\u2028e\x0cf"]
+    assert split_lines("") == [] and split_lines("\n") == [""]

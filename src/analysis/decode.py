@@ -141,7 +141,7 @@ def decode_bytes(data: bytes, path: str | Path, encoding: str | None = None) -> 
 
 def split_lines(text: str) -> list[str]:
     """Split on LF, CRLF or CR only (``str.splitlines`` would also split on U+2028, FF, …)."""
-    lines = _LINE_BREAK.split(text)
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")  # the common case, 4× faster
     if lines and lines[-1] == "":
         lines.pop()
     return lines

@@ -123,13 +123,17 @@ class _Report:
         self.repairs: list[Sequence[str]] = []
 
     def add(self, line: _Line, kind: str, detail: str = "") -> None:
+        """The line's own row (its policy is filled in later)."""
         line.row = len(self.line)
-        self.line.append(line.number)
-        self.kind.append(kind)
-        self.policy_id.append("")
-        self.detail.append(detail)
-        self.raw.append(line.raw)
+        self.add_row(line.number, kind, "", detail, line.raw)
         self.repairs.append(line.repairs or ())  # most lines have none: share one empty tuple
+
+    def add_row(self, number: int, kind: str, policy_id: str, detail: str, raw: str) -> None:
+        self.line.append(number)
+        self.kind.append(kind)
+        self.policy_id.append(policy_id)
+        self.detail.append(detail)
+        self.raw.append(raw)
 
 
 @dataclass
@@ -206,7 +210,7 @@ def _is_heading_shape(simple: str) -> bool:
     if len(simple) > _MAX_HEADING_CHARS:
         return False
     bare = _QUOTED.sub("", simple)
-    return not any(ch in _SENTENCE_PUNCT for ch in bare) and not bare.endswith(("：", ":"))
+    return _SENTENCE_PUNCT.isdisjoint(bare) and not bare.endswith(("：", ":"))
 
 
 _SCRIPT_SAMPLE_CHARS = 200_000  # enough text to tell the script; more only costs time
@@ -721,35 +725,20 @@ def _parse_policy(
 
 
 def _report_frame(path: Path, report: _Report, notes: list[tuple[int, str, str, str]], lines: list[str]) -> pd.DataFrame:
-    """The parse report: each line's own row, then that line's repairs, then the repairs and
-    warnings of the policy anchored on it (``notes``: (line, policy_id, kind, detail))."""
-    notes.sort(key=lambda note: note[0])  # stable: a policy's notes keep their order
-    columns: dict[str, list] = {name: [] for name in ("line", "kind", "policy_id", "detail", "raw")}
-    line_col, kind_col, policy_col, detail_col, raw_col = columns.values()
-
-    def add_notes(until: int | None, j: int) -> int:
-        while j < len(notes) and (until is None or notes[j][0] <= until):
-            number, policy_id, kind, detail = notes[j]
-            line_col.append(number)
-            kind_col.append(kind)
-            policy_col.append(policy_id)
-            detail_col.append(detail)
-            raw_col.append(lines[number - 1])
-            j += 1
-        return j
-
-    j = 0
-    for i, number in enumerate(report.line):
-        j = add_notes(number - 1, j)
-        for kind, detail in [(report.kind[i], report.detail[i])] + [("repair", r) for r in report.repairs[i]]:
-            line_col.append(number)
-            kind_col.append(kind)
-            policy_col.append(report.policy_id[i])
-            detail_col.append(detail)
-            raw_col.append(report.raw[i])
-        j = add_notes(number, j)
-    add_notes(None, j)
-    return _frame({"source_file": [path.name] * len(line_col), **columns}, tables.PARSE_REPORT)
+    """The parse report in line order: each line's own row, then that line's repairs, then the
+    repairs and warnings of the policy anchored on it (``notes``: (line, policy_id, kind, detail)).
+    The extra rows are appended to ``report``'s columns and all rows put in order by one sort."""
+    own_rows = len(report.line)
+    for i in [i for i, repairs in enumerate(report.repairs) if repairs]:
+        for repair in report.repairs[i]:
+            report.add_row(report.line[i], "repair", report.policy_id[i], repair, report.raw[i])
+    for number, policy_id, kind, detail in notes:
+        report.add_row(number, kind, policy_id, detail, lines[number - 1])
+    position = np.arange(len(report.line))
+    order = np.lexsort((position, position >= own_rows, np.asarray(report.line))).tolist()  # last key sorts first
+    columns = {name: [values[k] for k in order] for name, values in
+               (("line", report.line), ("kind", report.kind), ("policy_id", report.policy_id), ("detail", report.detail), ("raw", report.raw))}
+    return _frame({"source_file": [path.name] * len(order), **columns}, tables.PARSE_REPORT)
 
 
 def parse_compilation(paths: Sequence[str | Path], encoding: str | None = None, registry: IssuerRegistry | None = None) -> ParseResult:
