@@ -162,20 +162,115 @@ def test_documents_key_on_simplified_and_show_the_common_form() -> None:
             "keyword": [True, False, True, True, True],
         }
     )
-    docs, display = clusters.policy_documents(toks, ["2020-01", "2020-02", "2020-03", "2020-04"])
-    assert docs == [["云计算"], ["云计算", "云计算"], ["数据"], []]
-    assert display["云计算"] == "雲計算" and display["数据"] == "數據"
+    codes = clusters.keyword_codes(toks, ["2020-01", "2020-02", "2020-03", "2020-04"])
+    assert codes.documents() == [["云计算"], ["云计算", "云计算"], ["数据"], []]
+    assert codes.display["云计算"] == "雲計算" and codes.display["数据"] == "數據"
+    # a dictionary-encoded (categorical) read codes the same
+    cat = clusters.keyword_codes(toks.astype({"policy_id": "category", "token": "category"}), ["2020-01", "2020-02", "2020-03", "2020-04"])
+    assert cat.documents() == codes.documents() and cat.display == codes.display
+
+
+def _vectorizer_tfidf(docs: list[list[str]], min_df: int, **kw: object):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer=clusters.keyword_analyzer, token_pattern=None, lowercase=False, min_df=min_df, sublinear_tf=True, **kw)
+    return vec.fit_transform(docs).tocsr(), vec
+
+
+def _assert_same_sparse(got, want) -> None:
+    # bit for bit and in the same stored order (sums follow it): the seed's results must not move
+    assert got.shape == want.shape
+    got, want = got.tocsr(), want.tocsr()
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)
+
+
+def test_tfidf_from_codes_equals_tfidfvectorizer_on_the_seed(seed: pd.DataFrame, seed_tokens: pd.DataFrame) -> None:
+    ids = sorted(seed["policy_id"].astype(str))
+    codes = clusters.keyword_codes(seed_tokens, ids)
+    params = clusters.ClusterParams()
+    want, vec = _vectorizer_tfidf(codes.documents(), params.min_df)
+    got = clusters.tfidf_matrix(codes, params)
+    _assert_same_sparse(got, want)
+    # the seed has terms in one policy only: min_df really removed columns
+    assert 0 < got.shape[1] < len(codes.keys)
+
+
+def test_tfidf_from_codes_equals_tfidfvectorizer_on_a_constructed_corpus() -> None:
+    toks, pols, _ = _three_topics()
+    # a Traditional/Simplified pair that must count as one term, a term of one policy, an empty policy
+    extra = pd.DataFrame(
+        {
+            "policy_id": ["2001-01", "2002-02", "2002-02", "2003-03"],
+            "token": ["數據", "数据", "孤詞", "數據"],
+            "start": [900, 900, 905, 900],
+            "end": [902, 902, 907, 902],
+            "keyword": [True, True, True, True],
+        }
+    )
+    toks = pd.concat([toks, extra], ignore_index=True)
+    ids = sorted(pols["policy_id"]) + ["2099-01"]
+    codes = clusters.keyword_codes(toks, ids)
+    assert codes.documents()[-1] == [] and "孤词" in codes.keys
+    for min_df in (1, 2, 5):
+        want, vec = _vectorizer_tfidf(codes.documents(), min_df)
+        got = clusters.tfidf_matrix(codes, clusters.ClusterParams(min_df=min_df))
+        _assert_same_sparse(got, want)
+        assert ("孤词" in vec.vocabulary_) == (min_df == 1)
+    # nothing survives min_df: an empty matrix, as before
+    assert clusters.tfidf_matrix(codes, clusters.ClusterParams(min_df=1000)).shape == (len(ids), 0)
+
+
+def test_hashed_tfidf_equals_hashingvectorizer_on_the_documents() -> None:
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    toks, pols, _ = _three_topics()
+    codes = clusters.keyword_codes(toks, sorted(pols["policy_id"]))
+    params = clusters.ClusterParams(hashing_vocabulary=10)  # the corpus has 44 keys: hashing path
+    got = clusters.tfidf_matrix(codes, params)
+    hashed = HashingVectorizer(
+        analyzer=clusters.keyword_analyzer, token_pattern=None, lowercase=False, n_features=2**20, alternate_sign=False, norm=None
+    ).transform(codes.documents())
+    df = np.bincount(hashed.indices, minlength=hashed.shape[1])
+    want = TfidfTransformer(sublinear_tf=True).fit_transform(hashed[:, np.flatnonzero(df >= params.min_df)])
+    _assert_same_sparse(got, want)
+
+
+def test_distinct_rows_are_distinct_sorted_and_sized() -> None:
+    rng = np.random.default_rng(0)
+    sizes = np.array([0, 1, 5, 30, 49, 50, 3])  # 49 and 50 of 50 rows: the dense branch
+    rows = clusters._distinct_rows(sizes, 50, rng)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    for j, size in enumerate(sizes):
+        part = rows[starts[j] : starts[j + 1]]
+        assert len(part) == size and len(set(part)) == size
+        assert np.all(np.diff(part) > 0) and (part >= 0).all() and (part < 50).all()
+    again = clusters._distinct_rows(sizes, 50, np.random.default_rng(0))
+    assert np.array_equal(rows, again)
+
+
+def test_vectorised_permutation_keeps_each_terms_weights_and_breaks_co_occurrence() -> None:
+    toks, pols, _ = _three_topics()
+    tfidf = clusters.tfidf_matrix(clusters.keyword_codes(toks, sorted(pols["policy_id"])), clusters.ClusterParams())
+    null = clusters._permuted(tfidf, np.random.default_rng(1), vectorised=True)
+    assert null.shape == tfidf.shape
+    assert np.array_equal(null.getnnz(axis=0), tfidf.getnnz(axis=0))
+    # each column holds the same weights (before the rows are renormalised, up to row scaling)
+    assert np.array_equal((null > 0).sum(axis=0), (tfidf > 0).sum(axis=0))
+    assert (null != tfidf).nnz > 0
 
 
 def test_class_tfidf_weights_match_a_hand_computation() -> None:
-    docs = [["甲", "甲", "乙"], ["乙", "丙"]]
-    terms = clusters.cluster_terms(docs, [1, 2], {"甲": "甲", "乙": "乙", "丙": "丙"}, top=5)
+    toks, pols, _ = _frame([[["甲", "甲", "乙"]], [["乙", "丙"]]])
+    codes = clusters.keyword_codes(toks, list(pols["policy_id"]))
+    terms = clusters.cluster_terms(codes, [1, 2], top=5)
     # cluster 1: 3 tokens; 甲 tf 2/3, total 2; mean tokens per cluster = 5/2
     w = terms.set_index(["cluster", "term"])["weight"]
     assert w[(1, "甲")] == pytest.approx(2 / 3 * math.log(1 + 2.5 / 2), abs=1e-6)
     assert w[(1, "乙")] == pytest.approx(1 / 3 * math.log(1 + 2.5 / 2), abs=1e-6)
     assert w[(2, "丙")] == pytest.approx(1 / 2 * math.log(1 + 2.5 / 1), abs=1e-6)
     assert terms[terms["cluster"] == 1].sort_values("rank")["term"].tolist() == ["甲", "乙"]
+    assert terms.set_index(["cluster", "term"])["count"].to_dict() == {(1, "甲"): 2, (1, "乙"): 1, (2, "丙"): 1, (2, "乙"): 1}
 
 
 def test_vectorizer_with_the_module_analyzer_pickles() -> None:

@@ -319,3 +319,28 @@ def _read_input(path: Path, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     except (ValueError, OSError) as err:  # SchemaError, pandas/pyarrow parse and decode errors
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise InputError(path, first_line.removeprefix(f"{path}: ")) from None
+
+
+def read_keyword_token_codes(data_dir: str | Path) -> pd.DataFrame:
+    """The keyword rows of ``tokens.parquet`` as ``policy_id``, ``token`` (categoricals), ``start``, ``keyword``.
+
+    Read dictionary-encoded: a large corpus repeats a few thousand words and each policy id dozens of
+    times, so codes take a fraction of the memory of millions of strings (``clusters`` works on codes).
+    Checked like :func:`read_keyword_tokens` (the file's columns, no empty value); errors as in
+    :func:`read_input_table`.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(data_dir) / config.TOKENS_FILE
+    columns = ["policy_id", "token", "start", "keyword"]
+
+    def load() -> pd.DataFrame:
+        validate(pd.DataFrame(columns=pq.read_schema(path).names), TOKENS, path)  # the whole table's columns
+        table = pq.read_table(path, columns=columns, filters=[("keyword", "==", True)], read_dictionary=["policy_id", "token"])
+        df = table.to_pandas()
+        for col in columns:
+            if df[col].isna().any():
+                raise SchemaError(f"{path}: {TOKENS.name}.{col} is empty in row {int(df[col].isna().to_numpy().argmax()) + 1} of the keyword rows")
+        return df.astype({"start": "int64", "keyword": "bool"})
+
+    return _read_input(path, load)

@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..clusters import ClusterResult
 
 _PALETTE = "tab10"
+# Above this many policies the map's points are drawn as one raster image inside the SVG (200,000
+# vector markers make a file of hundreds of MB that takes a quarter of a minute to write; the PNG is the
+# same) and its axes come from the small covariance matrix rather than an SVD of every row.
+LARGE_MAP = 5_000
 
 
 def _colours(n: int) -> list:
@@ -72,12 +76,8 @@ def _threshold(k_selection: pd.DataFrame) -> float:
 
 def cluster_map_figure(result: ClusterResult) -> Figure:
     """Policies on the first two principal axes of the LSA embedding, coloured by cluster."""
-    x = np.asarray(result.embedding, dtype=float)
-    centred = x - x.mean(axis=0)
-    # SVD of the centred embedding = PCA; fix each axis's sign so reruns cannot mirror the map
-    u, s, vt = np.linalg.svd(centred, full_matrices=False)
-    coords = u[:, :2] * s[:2] if x.shape[1] >= 2 else np.column_stack([centred[:, 0], np.zeros(len(x))])
-    for j in range(coords.shape[1]):
+    coords = _principal_coordinates(np.asarray(result.embedding, dtype=float))
+    for j in range(coords.shape[1]):  # fix each axis's sign so reruns cannot mirror the map
         if coords[np.argmax(np.abs(coords[:, j])), j] < 0:
             coords[:, j] = -coords[:, j]
     frame = pd.DataFrame({"policy_id": result.policy_ids, "pc1": coords[:, 0], "pc2": coords[:, 1]})
@@ -87,7 +87,9 @@ def cluster_map_figure(result: ClusterResult) -> Figure:
     fig, ax = plt.subplots(figsize=(9, 7))
     for c, name in names.items():
         part = frame[frame["cluster"] == c]
-        ax.scatter(part["pc1"], part["pc2"], s=60, color=colours[c], label=name, edgecolor="white", linewidth=0.5)
+        ax.scatter(
+            part["pc1"], part["pc2"], s=60, color=colours[c], label=name, edgecolor="white", linewidth=0.5, rasterized=len(frame) > LARGE_MAP
+        )
     if len(frame) <= 80:  # beyond that the ids are unreadable
         for row in frame.itertuples(index=False):
             ax.annotate(row.policy_id, (row.pc1, row.pc2), xytext=(3, 3), textcoords="offset points", fontsize=7, alpha=0.8)
@@ -97,6 +99,18 @@ def cluster_map_figure(result: ClusterResult) -> Figure:
     ax.legend(title="聚類：標籤", fontsize=8, title_fontsize=9, loc="best")
     fig.tight_layout()
     return fig
+
+
+def _principal_coordinates(x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` on its first two principal axes (PCA), signs not yet fixed."""
+    centred = x - x.mean(axis=0)
+    if x.shape[1] < 2:
+        return np.column_stack([centred[:, 0], np.zeros(len(x))])
+    if len(x) <= LARGE_MAP:  # SVD of the centred rows: the committed maps were drawn from it
+        u, s, _ = np.linalg.svd(centred, full_matrices=False)
+        return u[:, :2] * s[:2]
+    _, axes = np.linalg.eigh(centred.T @ centred)  # eigenvalues ascending: the last two axes
+    return centred @ axes[:, [-1, -2]]
 
 
 def cluster_by_year_figure(by_year: pd.DataFrame) -> Figure:
