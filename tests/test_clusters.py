@@ -260,6 +260,26 @@ def test_vectorised_permutation_keeps_each_terms_weights_and_breaks_co_occurrenc
     assert (null != tfidf).nnz > 0
 
 
+def test_silhouette_from_distances_equals_silhouette_score() -> None:
+    from sklearn.metrics import pairwise_distances, silhouette_score
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 12))
+    for k in (2, 5):
+        labels = rng.integers(0, k, size=300)
+        labels[0] = k  # a singleton scores 0
+        want = silhouette_score(x, labels, metric="cosine")
+        got = clusters._silhouette_from_distances(pairwise_distances(x, metric="cosine"), labels)
+        assert got == pytest.approx(want, abs=1e-12)
+
+
+def test_coassociation_counts_shared_clusters() -> None:
+    runs = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [2, 2, 2, 0]])
+    co = clusters._coassociation(runs)
+    assert co[0, 1] == pytest.approx(2 / 3) and co[2, 3] == pytest.approx(2 / 3) and co[0, 3] == 0
+    assert np.array_equal(np.diag(co), np.ones(4)) and np.array_equal(co, co.T)
+
+
 def test_class_tfidf_weights_match_a_hand_computation() -> None:
     toks, pols, _ = _frame([[["甲", "甲", "乙"]], [["乙", "丙"]]])
     codes = clusters.keyword_codes(toks, list(pols["policy_id"]))

@@ -47,8 +47,8 @@ Scale (issue 7): matrices stay sparse up to LSA. Above ``large_corpus`` policies
 - the LSA basis is fitted on a seeded sample of ``lsa_sample`` policies (default 20,000) and every
   policy is projected on it;
 - the KMeans runs (``n_init = 3``, at most 10 seeds) are fitted on a seeded sample of ``sample_size``
-  policies (default 2,000); silhouette, null (fitted the same way), stability and the consensus are
-  computed on that sample, the silhouettes from one cosine distance matrix per embedding; only the
+  policies (default 2,000), on one thread; silhouette, null (fitted the same way), stability and the
+  consensus are computed on that sample, the silhouettes from one cosine distance matrix per embedding; only the
   chosen k's runs label every policy (for ``confidence``), and the other policies join the nearest
   consensus centroid;
 - the permuted null draws each term's rows for all columns at once (rows drawn with replacement,
@@ -396,8 +396,25 @@ def _silhouette(x: np.ndarray, labels: np.ndarray, distances: np.ndarray | None 
     if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
         return float("nan")
     if distances is not None:
-        return float(silhouette_score(distances, labels, metric="precomputed"))
+        return _silhouette_from_distances(distances, labels)
     return float(silhouette_score(x, labels, metric="cosine"))
+
+
+def _silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette (as ``silhouette_score``: 0 for a singleton) from a distance matrix, with one
+    matrix product for every row's summed distance to every cluster."""
+    codes = np.unique(labels, return_inverse=True)[1].ravel()
+    onehot = np.zeros((len(codes), codes.max() + 1), dtype=distances.dtype)
+    onehot[np.arange(len(codes)), codes] = 1
+    sizes = onehot.sum(axis=0).astype(np.float64)
+    mean_to = (distances @ onehot).astype(np.float64) / sizes  # row × cluster mean distance
+    own = sizes[codes]
+    rows = np.arange(len(codes))
+    a = mean_to[rows, codes] * own / np.maximum(own - 1, 1)  # the row's own zero distance left out
+    mean_to[rows, codes] = np.inf
+    b = mean_to.min(axis=1)
+    s = np.where(own > 1, (b - a) / np.maximum(a, b), 0.0)
+    return float(np.mean(np.nan_to_num(s)))
 
 
 def _cosine_distances(x: np.ndarray, large: bool) -> np.ndarray | None:
@@ -431,9 +448,10 @@ def _mean_pairwise_ari(runs: np.ndarray) -> tuple[float, float]:
 
 def _coassociation(runs: np.ndarray) -> np.ndarray:
     """Share of runs that put each pair of rows in the same cluster."""
-    co = np.zeros((runs.shape[1], runs.shape[1]))
-    for run in runs:
-        co += run[:, None] == run[None, :]
+    # one-hot labels of all runs side by side: co-occurrence counts are one matrix product (exact in
+    # float64, so the same numbers as comparing every pair run by run)
+    onehots = [np.eye(run.max() + 1)[run] for run in runs]
+    co = np.hstack(onehots) @ np.hstack(onehots).T
     return co / len(runs)
 
 
@@ -487,18 +505,18 @@ def select_k(tfidf: sparse.csr_matrix, params: ClusterParams) -> _Evidence:
         raise ValueError(f"need at least 3 policies with usable terms to cluster, got {n}")
     large = n > params.large_corpus
     n_comp = _lsa_components(params, n, tfidf.shape[1])
-    x = embed(tfidf, params, n_comp)
     rows = _sample_rows(n, params)
-    xs = x[rows]
     rng = np.random.default_rng(params.random_state)
     sample = tfidf[rows]
     used = np.flatnonzero(sample.getnnz(axis=0))
     if large and len(used) > n_comp:  # the sample's empty columns change nothing but the SVD's cost
         sample = sample[:, used]
     records, runs, models, consensus = [], {}, {}, {}
-    # everything below works on the sample (at most ``sample_size`` rows): there OpenMP/BLAS start-up
-    # and, on a shared machine, threads waiting for each other cost far more than a second thread gains
+    # One thread: every fit here is sample-sized (the LSA basis too); there OpenMP/BLAS start-up and, on
+    # a shared machine, threads waiting for each other cost far more than a second thread gains.
     with threadpool_limits(1):
+        x = embed(tfidf, params, n_comp)
+        xs = x[rows]
         nulls = [embed(_permuted(sample, rng, vectorised=large), params, n_comp) for _ in range(params.null_draws)]
         xs_distances = _cosine_distances(xs, large)
         null_distances = [_cosine_distances(z, large) for z in nulls]
