@@ -622,8 +622,8 @@ def parse_lines(
         for name, value in row.items():
             policy_columns[name].append(value)
         for i, (name, level) in enumerate(issuers):
-            for column, value in zip(tables.POLICY_ISSUERS.names, (policy_id, name, "lead" if i == 0 else "joint", level)):
-                issuer_columns[column].append(value)
+            for column, value in zip(issuer_columns.values(), (policy_id, name, "lead" if i == 0 else "joint", level)):
+                column.append(value)
         for line in ([policy.heading] if policy.heading else []) + policy.summary:
             report.policy_id[line.row] = policy_id
         anchor = (policy.summary[0] if policy.summary else policy.heading).number  # type: ignore[union-attr]
@@ -736,8 +736,10 @@ def _report_frame(path: Path, report: _Report, notes: list[tuple[int, str, str, 
         report.add_row(number, kind, policy_id, detail, lines[number - 1])
     position = np.arange(len(report.line))
     order = np.lexsort((position, position >= own_rows, np.asarray(report.line))).tolist()  # last key sorts first
-    columns = {name: [values[k] for k in order] for name, values in
-               (("line", report.line), ("kind", report.kind), ("policy_id", report.policy_id), ("detail", report.detail), ("raw", report.raw))}
+    columns = {}
+    for name in ("line", "kind", "policy_id", "detail", "raw"):
+        values = getattr(report, name)
+        columns[name] = [values[k] for k in order]
     return _frame({"source_file": [path.name] * len(order), **columns}, tables.PARSE_REPORT)
 
 
