@@ -131,13 +131,28 @@ def map_partitions(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFra
             yield func(part)
 
 
+# What forked workers run: (func, parts), set just before the pool forks so that each worker finds
+# the partitions in the memory it inherited and only an index travels through the pipe, not texts.
+_FORKED: tuple[Callable[[pd.DataFrame], Any], Sequence[pd.DataFrame]] | None = None
+
+
+def _run_forked(index: int) -> Any:
+    func, parts = _FORKED
+    return func(parts[index])
+
+
 def _map_fork(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFrame], workers: int, desc: str) -> Iterator[R]:
     import multiprocessing
 
-    # fork, not spawn: the workers inherit the parent's loaded dictionaries and added words.
+    global _FORKED
+    # fork, not spawn: the workers inherit the parent's loaded dictionaries, added words and the partitions.
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(min(workers, len(parts))) as pool:
-        yield from progress(pool.imap(func, parts), desc=desc, total=len(parts))
+    _FORKED = (func, parts)
+    try:
+        with ctx.Pool(min(workers, len(parts))) as pool:
+            yield from progress(pool.imap(_run_forked, range(len(parts))), desc=desc, total=len(parts))
+    finally:
+        _FORKED = None
 
 
 def _map_dask(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFrame], engine: Engine, desc: str) -> Iterator[R]:
