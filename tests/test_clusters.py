@@ -133,14 +133,20 @@ def test_noise_is_reported_as_weak_structure() -> None:
 
 
 def test_large_corpus_path_samples_and_still_assigns_everyone() -> None:
-    # thresholds lowered so the MiniBatchKMeans + sampled-evidence path runs on a small corpus
+    # thresholds lowered so the large path (LSA fitted on a sample, KMeans and evidence on a sample,
+    # vectorised null) runs on a small corpus
     toks, pols, truth = _three_topics()
-    params = clusters.ClusterParams(k_min=3, k_max=3, large_corpus=20, sample_size=15, seeds=4, null_draws=3)
+    params = clusters.ClusterParams(k_min=2, k_max=4, large_corpus=20, sample_size=15, lsa_sample=18, seeds=4, null_draws=3)
     result = clusters.cluster_policies(toks, pols, params)
     got = result.clusters.set_index("policy_id").loc[pols["policy_id"], "cluster"].to_numpy()
     assert (got != clusters.UNCLUSTERED).all()
-    # the policies outside the sample joined the cluster of their own topic
+    # the policies outside the sample joined the cluster of their own topic, with a confidence too
     assert result.k == 3 and len(set(zip(truth, got))) == 3
+    assert result.clusters["confidence"].between(0, 1).all() and result.clusters["confidence"].max() == pytest.approx(1.0)
+    # deterministic: a second run gives the same tables
+    again = clusters.cluster_policies(toks, pols, params)
+    pd.testing.assert_frame_equal(result.clusters, again.clusters)
+    pd.testing.assert_frame_equal(result.k_selection, again.k_selection)
 
 
 def test_k_range_is_capped_to_policies_minus_one() -> None:

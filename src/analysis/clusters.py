@@ -315,8 +315,8 @@ def embed(tfidf: sparse.csr_matrix, params: ClusterParams, n_components: int | N
     """LSA embedding (TruncatedSVD + L2 normalisation) of a TF-IDF matrix, as a dense array.
 
     With 0 components the TF-IDF rows themselves are returned (dense; small corpora only). Above
-    ``large_corpus`` rows the SVD is fitted on a seeded sample of ``lsa_sample`` rows and every row is
-    projected on it: the randomized SVD's dense power iterations over all rows were most of the stage's
+    ``large_corpus`` rows (and ``lsa_sample``) the SVD is fitted on a seeded sample of ``lsa_sample``
+    rows and every row is projected on it: the randomized SVD's dense power iterations over all rows were most of the stage's
     time, and at 200,000 synthetic policies the pairwise cosines of the two embeddings correlate at 0.99999.
     """
     from sklearn.decomposition import TruncatedSVD
@@ -382,7 +382,7 @@ def _distinct_rows(sizes: np.ndarray, n: int, rng: np.random.Generator) -> np.nd
 
 
 def _kmeans(k: int, seed: int, params: ClusterParams, n: int):
-    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.cluster import KMeans
 
     if n > params.large_corpus:  # fitted on the sample only: full-batch Lloyd, fewer starts
         return KMeans(n_clusters=k, n_init=3, random_state=seed)
@@ -418,9 +418,9 @@ def _silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> flo
 
 
 def _cosine_distances(x: np.ndarray, large: bool) -> np.ndarray | None:
-    """The sample's cosine distance matrix, computed once for the ten silhouettes per embedding on a
-    large corpus (float32: 16 MB at 2,000 rows); ``None`` on a small one, whose committed results
-    come from ``silhouette_score(metric="cosine")``."""
+    """The sample's cosine distance matrix, computed once for the silhouettes of every k on a large
+    corpus (float32: 16 MB at 2,000 rows); ``None`` on a small one, whose committed results come from
+    ``silhouette_score(metric="cosine")``."""
     from sklearn.metrics import pairwise_distances
 
     return pairwise_distances(x, metric="cosine").astype(np.float32) if large else None
@@ -450,8 +450,8 @@ def _coassociation(runs: np.ndarray) -> np.ndarray:
     """Share of runs that put each pair of rows in the same cluster."""
     # one-hot labels of all runs side by side: co-occurrence counts are one matrix product (exact in
     # float64, so the same numbers as comparing every pair run by run)
-    onehots = [np.eye(run.max() + 1)[run] for run in runs]
-    co = np.hstack(onehots) @ np.hstack(onehots).T
+    onehot = np.hstack([np.eye(run.max() + 1)[run] for run in runs])
+    co = onehot @ onehot.T
     return co / len(runs)
 
 
