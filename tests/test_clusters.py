@@ -361,3 +361,21 @@ def test_figures_render_with_cjk_glyphs(seed: pd.DataFrame, seed_result: cluster
     plt.close(fig)
     assert len(legend) == seed_result.k
     assert all(any(label in t for t in legend) for label in seed_result.clusters["label"].unique())
+
+
+def test_dictionary_encoded_read_holds_the_keyword_rows(seed_dir: Path) -> None:
+    from analysis.tables import read_keyword_token_codes, read_keyword_tokens
+
+    coded = read_keyword_token_codes(seed_dir)
+    plain = read_keyword_tokens(seed_dir)
+    assert isinstance(coded["token"].dtype, pd.CategoricalDtype) and coded["keyword"].all()
+    for col in ("policy_id", "token", "start"):
+        assert coded[col].astype(plain[col].dtype).tolist() == plain[col].tolist()
+
+
+def test_cli_names_a_tokens_file_without_a_column(tmp_path: Path, seed: pd.DataFrame, seed_tokens: pd.DataFrame, capsys: pytest.CaptureFixture[str]) -> None:
+    write_policies(seed, tmp_path)
+    seed_tokens.drop(columns=["start"]).to_parquet(tmp_path / config.TOKENS_FILE)
+    assert main(["clusters", str(tmp_path), "--tables-dir", str(tmp_path / "t"), "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert config.TOKENS_FILE in err and "start" in err and len(err.strip().splitlines()) == 1
