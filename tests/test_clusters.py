@@ -364,10 +364,11 @@ def test_figures_render_with_cjk_glyphs(seed: pd.DataFrame, seed_result: cluster
 
 
 def test_dictionary_encoded_read_holds_the_keyword_rows(seed_dir: Path) -> None:
-    from analysis.tables import read_keyword_token_codes, read_keyword_tokens
+    from analysis.tables import load_tokens, read_keyword_token_codes
 
     coded = read_keyword_token_codes(seed_dir)
-    plain = read_keyword_tokens(seed_dir)
+    plain = load_tokens(seed_dir)
+    plain = plain[plain["keyword"]]
     assert isinstance(coded["token"].dtype, pd.CategoricalDtype) and coded["keyword"].all()
     for col in ("policy_id", "token", "start"):
         assert coded[col].astype(plain[col].dtype).tolist() == plain[col].tolist()

@@ -193,6 +193,20 @@ def test_cache_is_reused_when_unchanged(tmp_path: Path, seed: pd.DataFrame, segm
     assert tokens.cache_key(small, other) != tokens.cache_key(small, segmenter)
 
 
+def test_cache_key_covers_every_boundary_and_not_the_storage(seed: pd.DataFrame, segmenter: tokens.Segmenter) -> None:
+    table = seed[["policy_id", "text"]].head(4).reset_index(drop=True)
+    key = tokens.cache_key(table, segmenter)
+    # the same values stored differently: Python objects, a slice of a larger table
+    assert tokens.cache_key(table.astype(object), segmenter) == key
+    assert tokens.cache_key(seed[["policy_id", "text"]].iloc[:6].iloc[:4], segmenter) == key
+    # a character moved from one text to the next, or from an id to a text, is a different table
+    moved = table.copy()
+    moved.loc[0, "text"], moved.loc[1, "text"] = table.loc[0, "text"][:-1], table.loc[0, "text"][-1] + table.loc[1, "text"]
+    assert tokens.cache_key(moved, segmenter) != key
+    shifted = table.assign(policy_id=table["policy_id"].str[:-1], text=table["policy_id"].str[-1] + table["text"])
+    assert tokens.cache_key(shifted, segmenter) != key
+
+
 def test_cli_tokens_writes_parquet(tmp_path: Path, seed: pd.DataFrame, seed_tokens: pd.DataFrame) -> None:
     write_policies(seed, tmp_path)
     assert main(["tokens", str(tmp_path)]) == 0

@@ -105,16 +105,35 @@ def engine_from_args(args: argparse.Namespace) -> Engine:
     return Engine(kind, getattr(args, "workers", 1), getattr(args, "partition_size", DEFAULT_PARTITION_SIZE), scheduler)
 
 
-def partition_policies(policies: pd.DataFrame, size: int) -> list[pd.DataFrame]:
-    """Cut the policy table, sorted by ``policy_id``, into consecutive slices of ``size`` policies.
+class Partitions(Sequence[pd.DataFrame]):
+    """The policy table cut, in ``policy_id`` order, into consecutive partitions of ``size`` policies.
 
     Sorting first makes the concatenation of per-partition results come out in ``policy_id`` order,
-    the order every stage returns. An empty table gives one empty partition.
+    the order every stage returns. Only the row order is computed up front: a partition's rows are
+    taken when it is asked for, so a forked worker copies its own texts and the parent moves none.
+    An empty table gives one empty partition.
     """
-    ordered = policies.sort_values("policy_id", kind="stable").reset_index(drop=True)
-    if len(ordered) == 0:
-        return [ordered]
-    return [ordered.iloc[i : i + size].reset_index(drop=True) for i in range(0, len(ordered), size)]
+
+    def __init__(self, policies: pd.DataFrame, size: int) -> None:
+        self.policies = policies
+        ids = np.asarray(policies["policy_id"].tolist(), dtype=object)
+        self.order = np.argsort(ids, kind="stable") if len(ids) else np.zeros(0, dtype=np.int64)
+        self.size = size
+
+    def __len__(self) -> int:
+        return max(1, -(-len(self.order) // self.size))
+
+    def __getitem__(self, index: int) -> pd.DataFrame:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        rows = self.order[index * self.size : (index + 1) * self.size]
+        return self.policies.take(rows).reset_index(drop=True)
+
+
+def partition_policies(policies: pd.DataFrame, size: int) -> Partitions:
+    """The :class:`Partitions` of ``policies``: consecutive slices of ``size`` policies in ``policy_id`` order."""
+    return Partitions(policies, size)
 
 
 def map_partitions(func: Callable[[pd.DataFrame], R], parts: Sequence[pd.DataFrame], engine: Engine = Engine(), desc: str = "partitions") -> Iterator[R]:

@@ -237,17 +237,28 @@ def tokenize_policies(policies: pd.DataFrame, segmenter: Segmenter) -> pd.DataFr
 
 
 def cache_key(policies: pd.DataFrame, segmenter: Segmenter) -> str:
-    """Hash of the texts (with their ids) and the segmenter's fingerprint: the token cache's key.
+    """Hash of the ids and texts, in the table's row order, and the segmenter's fingerprint: the
+    token cache's key (the same texts in another order are simply segmented again).
 
-    The ids and the texts' lengths come first, so the concatenated texts that follow split one way
-    only: two different tables never hash the same bytes.
+    Each column is hashed as the lengths of its values, then their UTF-8 bytes, read from Arrow's
+    buffers: the lengths fix where every value ends, so two different tables never hash the same
+    bytes, however the values are stored, and no Python string is built.
     """
-    pairs = sorted(zip(policies["policy_id"].tolist(), policies["text"].tolist(), strict=True))
-    texts = [t if isinstance(t, str) else "" for _, t in pairs]
+    import numpy as np
+    import pyarrow as pa
+
     h = hashlib.sha256(segmenter.fingerprint.encode())
-    h.update(json.dumps([[p for p, _ in pairs], [len(t) for t in texts]], ensure_ascii=False).encode())
-    for i in range(0, len(texts), 1000):  # the bytes of the concatenation, a thousand texts at a time
-        h.update("".join(texts[i : i + 1000]).encode())
+    for name in ("policy_id", "text"):
+        values = policies[name]
+        column = pa.array(values.fillna("") if values.isna().any() else values, type=pa.large_string())
+        pieces = []
+        for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+            if len(chunk):
+                _, offsets, data = chunk.buffers()  # no validity bitmap: no missing value
+                pieces.append((np.frombuffer(offsets, dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1], data))
+        h.update(b"".join(np.diff(offsets).tobytes() for offsets, _ in pieces))
+        for offsets, data in pieces:
+            h.update(memoryview(data)[offsets[0] : offsets[-1]])
     return h.hexdigest()[:32]
 
 
