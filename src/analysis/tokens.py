@@ -149,9 +149,18 @@ class Segmenter:
         """Whether a token (in Simplified script) counts in keyword statistics.
 
         False for one-character tokens, stopwords, tokens with no letter or digit (punctuation,
-        whitespace, symbols) and numbers (Arabic or Chinese numerals).
+        whitespace, symbols) and numbers (Arabic or Chinese numerals). Each distinct token is judged
+        once per process: a corpus repeats a few thousand words millions of times.
         """
-        return is_keyword_token(simplified_token, self.stopwords)
+        memo = self._keyword_memo
+        flag = memo.get(simplified_token)
+        if flag is None:
+            flag = memo[simplified_token] = is_keyword_token(simplified_token, self.stopwords)
+        return flag
+
+    @cached_property
+    def _keyword_memo(self) -> dict[str, bool]:
+        return {}
 
 
 def is_keyword_token(simplified_token: str, stopwords: frozenset[str] | set[str]) -> bool:
