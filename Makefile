@@ -94,7 +94,7 @@ report: reports/index.html ## run the whole analysis on data/raw/ and build repo
 
 BENCH_DIR := reports/benchmarks
 .PHONY: bench
-bench: $(STAMP) ## time every stage on 2k/20k/200k synthetic policies (medians of 3 runs) into reports/benchmarks/ (~15 min)
+bench: $(STAMP) ## time every stage on 2k/20k/200k synthetic policies (medians of 3 runs) into reports/benchmarks/ (~18 min)
 	$(PY) benchmarks/bench_pipeline.py --policies 2000 --repeat 3 --json $(BENCH_DIR)/bench_2000.json
 	$(PY) benchmarks/bench_pipeline.py --policies 20000 --repeat 3 --json $(BENCH_DIR)/bench_20000.json
 	$(PY) benchmarks/bench_pipeline.py --policies 200000 --repeat 3 --json $(BENCH_DIR)/bench_200000.json
