@@ -363,6 +363,23 @@ def test_figures_render_with_cjk_glyphs(seed: pd.DataFrame, seed_result: cluster
     assert all(any(label in t for t in legend) for label in seed_result.clusters["label"].unique())
 
 
+def test_crowded_map_shrinks_markers_and_keeps_the_legend_readable(seed_result: clusters.ClusterResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import clusters as plots
+
+    fig = plots.cluster_map_figure(seed_result)
+    full = [c.get_sizes()[0] for c in fig.axes[0].collections]
+    plt.close(fig)
+    assert set(full) == {60}  # the bundled corpus: full-size opaque markers, as committed
+    monkeypatch.setattr(plots, "_READABLE_POINTS", 10)  # 35 policies now count as a crowd
+    fig = plots.cluster_map_figure(seed_result)
+    ax = fig.axes[0]
+    assert all(c.get_sizes()[0] < 60 and c.get_alpha() < 1 for c in ax.collections)
+    assert all(h.get_alpha() == 1.0 for h in ax.get_legend().legend_handles)
+    plt.close(fig)
+
+
 def test_dictionary_encoded_read_holds_the_keyword_rows(seed_dir: Path) -> None:
     from analysis.tables import load_tokens, read_keyword_token_codes
 

@@ -22,6 +22,7 @@ _PALETTE = "tab10"
 # vector markers make a file of hundreds of MB that takes a quarter of a minute to write; the PNG is the
 # same) and its axes come from the small covariance matrix rather than an SVD of every row.
 LARGE_MAP = 5_000
+_READABLE_POINTS = 500  # up to this many policies the map draws full-size opaque markers
 
 
 def _colours(n: int) -> list:
@@ -85,18 +86,23 @@ def cluster_map_figure(result: ClusterResult) -> Figure:
     names = _cluster_names(frame["label"], frame["cluster"])
     colours = dict(zip(names, _colours(len(names))))
     fig, ax = plt.subplots(figsize=(9, 7))
+    # Above a few hundred policies full-size markers merge into blobs: shrink them with the count and
+    # let overlaps show through (the legend keeps full-size markers).
+    crowd = min(1.0, _READABLE_POINTS / max(len(frame), 1))
+    size = 60 * crowd**0.5
+    style = {"edgecolor": "white", "linewidth": 0.5} if crowd == 1.0 else {"alpha": max(0.25, crowd**0.25), "linewidth": 0}
     for c, name in names.items():
         part = frame[frame["cluster"] == c]
-        ax.scatter(
-            part["pc1"], part["pc2"], s=60, color=colours[c], label=name, edgecolor="white", linewidth=0.5, rasterized=len(frame) > LARGE_MAP
-        )
+        ax.scatter(part["pc1"], part["pc2"], s=size, color=colours[c], label=name, rasterized=len(frame) > LARGE_MAP, **style)
     if len(frame) <= 80:  # beyond that the ids are unreadable
         for row in frame.itertuples(index=False):
             ax.annotate(row.policy_id, (row.pc1, row.pc2), xytext=(3, 3), textcoords="offset points", fontsize=7, alpha=0.8)
     ax.set_xlabel("主成分 1")
     ax.set_ylabel("主成分 2")
     ax.set_title(f"政策聚類圖（LSA 空間的二維投影，k = {result.k}）")
-    ax.legend(title="聚類：標籤", fontsize=8, title_fontsize=9, loc="best")
+    legend = ax.legend(title="聚類：標籤", fontsize=8, title_fontsize=9, loc="best", **({} if crowd == 1.0 else {"markerscale": (60 / size) ** 0.5}))
+    for handle in legend.legend_handles if crowd < 1.0 else ():
+        handle.set_alpha(1.0)
     fig.tight_layout()
     return fig
 
