@@ -249,14 +249,15 @@ def cache_key(policies: pd.DataFrame, segmenter: Segmenter) -> str:
     """Hash of the ids and texts, in the table's row order, and the segmenter's fingerprint: the
     token cache's key (the same texts in another order are simply segmented again).
 
-    Each column is hashed as the lengths of its values, then their UTF-8 bytes, read from Arrow's
-    buffers: the lengths fix where every value ends, so two different tables never hash the same
-    bytes, however the values are stored, and no Python string is built.
+    After the row count, each column is hashed as the lengths of its values, then their UTF-8 bytes,
+    read from Arrow's buffers: the count and lengths fix where every value ends, so two different
+    tables never hash the same bytes, however the values are stored, and no Python string is built.
     """
     import numpy as np
     import pyarrow as pa
 
     h = hashlib.sha256(segmenter.fingerprint.encode())
+    h.update(len(policies).to_bytes(8, "little"))  # how many lengths follow, for each column
     for name in ("policy_id", "text"):
         values = policies[name]
         column = pa.array(values.fillna("") if values.isna().any() else values, type=pa.large_string())
