@@ -28,7 +28,7 @@ PARSE_SRC := $(CORE_SRC) $(wildcard $(PKG)/parse.py $(PKG)/decode.py $(PKG)/docn
 TOKENS_SRC := $(CORE_SRC) $(wildcard $(PKG)/tokens.py $(PKG)/docnumber.py $(PKG)/resources/userdict.txt $(PKG)/resources/stopwords.txt)
 KEYWORDS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/keywords.py $(PKG)/tokens.py $(PKG)/plots/keywords.py)
 ISSUERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/issuers.py $(PKG)/citations.py $(PKG)/docnumber.py $(PKG)/registry.py $(PKG)/resources/issuers.csv $(PKG)/plots/issuers.py)
-CLUSTERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/clusters.py $(PKG)/plots/clusters.py)
+CLUSTERS_SRC := $(CORE_SRC) $(PLOT_SRC) $(wildcard $(PKG)/clusters.py $(PKG)/keywords.py $(PKG)/plots/clusters.py)
 
 PARSED := $(PROC)/policies.csv $(PROC)/policy_issuers.csv $(PROC)/parse_report.csv
 TOKENS := $(PROC)/tokens.parquet

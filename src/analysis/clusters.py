@@ -76,6 +76,7 @@ from scipy import sparse
 
 from . import config
 from .errors import InputError
+from .keywords import display_forms
 from .progress import progress
 from .script import to_simplified
 from .tables import Column, Schema, read_keyword_token_codes, read_policy_columns, write_tables
@@ -234,8 +235,7 @@ def keyword_codes(tokens: pd.DataFrame, policy_ids: Sequence[str]) -> KeywordCod
     surface_code, surfaces = pd.factorize(kw["token"])
     surfaces = np.asarray([str(t) for t in surfaces], dtype=object)
     keys, key_of_surface = np.unique(np.asarray([to_simplified(t) for t in surfaces], dtype=object), return_inverse=True)
-    forms = pd.DataFrame({"key": keys[key_of_surface], "surface": surfaces, "n": np.bincount(surface_code, minlength=len(surfaces))})
-    forms = forms.sort_values(["key", "n", "surface"], ascending=[True, False, True], kind="stable").drop_duplicates("key")
+    forms = pd.DataFrame({"term_key": keys[key_of_surface], "token": surfaces, "count": np.bincount(surface_code, minlength=len(surfaces))})
     pid_code, pids = pd.factorize(kw["policy_id"])
     row_of_pid = pd.Index(list(policy_ids)).get_indexer([str(p) for p in pids])
     doc = row_of_pid[pid_code] if len(pid_code) else np.empty(0, dtype=np.int64)
@@ -246,7 +246,7 @@ def keyword_codes(tokens: pd.DataFrame, policy_ids: Sequence[str]) -> KeywordCod
         term=key_of_surface[surface_code[keep]].astype(np.int32),
         start=start.astype(np.int32) if len(start) == 0 or start.max() < 2**31 else start,
         keys=keys,
-        display=dict(zip(forms["key"], forms["surface"])),
+        display=display_forms(forms).to_dict(),
         n_docs=len(policy_ids),
     )
 

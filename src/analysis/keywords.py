@@ -156,8 +156,9 @@ def combine_counts(parts: Iterable[KeywordCounts]) -> KeywordCounts:
     )
 
 
-def _display_forms(forms: pd.DataFrame) -> pd.Series:
-    # Most frequent written form per term; ties go to the lexicographically smallest, for determinism.
+def display_forms(forms: pd.DataFrame) -> pd.Series:
+    """term_key → the term's most frequent written form (ties: the smallest string, for determinism),
+    from rows of ``term_key``, ``token`` (a written form) and ``count``."""
     ordered = forms.sort_values(["term_key", "count", "token"], ascending=[True, False, True])
     return ordered.drop_duplicates("term_key").set_index("term_key")["token"]
 
@@ -169,7 +170,7 @@ def keyword_by_year_from_counts(counts: KeywordCounts, policies: pd.DataFrame) -
     policies_in_year = policies.groupby("year").size()
     tokens_in_year = counts.year_tokens.set_index("year")["tokens"]
     df = counts.term_year.copy()
-    df["term"] = df["term_key"].map(_display_forms(counts.forms))
+    df["term"] = df["term_key"].map(display_forms(counts.forms))
     df["policies_in_year"] = df["year"].map(policies_in_year).astype("int64")
     df["tokens_in_year"] = df["year"].map(tokens_in_year).astype("int64")
     df["share_of_policies"] = df["docs"] / df["policies_in_year"]
@@ -234,7 +235,7 @@ def keyness_from_counts(
     Returns up to ``top_n`` rows per (year, direction) with ``p_value <= max_p``, ranked by G²
     (descending), then |log ratio|, then term: a deterministic order.
     """
-    forms = _display_forms(counts.forms)
+    forms = display_forms(counts.forms)
     table = counts.term_year.pivot_table(index="term_key", columns="year", values="count", aggfunc="sum", fill_value=0)
     rows: list[dict[str, object]] = []
     years = sorted(table.columns) if len(table) else []
