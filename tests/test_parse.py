@@ -277,6 +277,17 @@ def test_a_table_failing_validation_writes_nothing(tmp_path, seed_result):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)  # no temporary files left
 
 
+@pytest.mark.parametrize("storage", ["object", "str"])
+@pytest.mark.parametrize("bad_id", ["2014-3", "2014-03a", "２０１４-03", "2014-０３", "14-03"])
+def test_policy_id_pattern_is_checked_alike_in_either_string_storage(seed_result, storage, bad_id):
+    # Arrow-backed strings are matched by RE2, objects by re: full-width digits fail in both
+    policies = seed_result.policies.copy()
+    assert tables.validate(policies.astype({"policy_id": storage}), tables.POLICIES) is not None
+    policies.loc[4, "policy_id"] = bad_id
+    with pytest.raises(tables.SchemaError, match=f"policy_id value '{bad_id}' does not match"):
+        tables.validate(policies.astype({"policy_id": storage}), tables.POLICIES, "x.csv")
+
+
 # --------------------------------------------------------------------------------- fuzz
 
 _ALPHABET = st.sampled_from(list("年〔〕()《》“”、，。；：?？+ 國务院辦公廳关于印發的通知意见号號第令一二〇0123456789\n\r\t<>部委局等联合"))

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .script import to_simplified
-from .tables import Column, Schema
+from .tables import POLICY_ID_PATTERN, Column, Schema
 
 POLICY_CITATIONS = Schema(
     "policy_citations",
     (
-        Column("citing_policy_id", "str", pattern=r"\d{4}-\d{2,}"),
-        Column("cited_policy_id", "str", pattern=r"\d{4}-\d{2,}", description="the corpus policy named; empty when outside the corpus"),
+        Column("citing_policy_id", "str", pattern=POLICY_ID_PATTERN),
+        Column("cited_policy_id", "str", pattern=POLICY_ID_PATTERN, description="the corpus policy named; empty when outside the corpus"),
         Column("cited_title", "str", description="the name or document number as written in the citing policy"),
     ),
 )

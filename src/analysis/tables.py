@@ -9,7 +9,6 @@ spreadsheet opens the Chinese text correctly), LF line endings, and no index col
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,10 @@ class Column:
     kind: str  # "str", "int", "Int64" (nullable int), "float", "bool"
     nullable: bool = False
     unique: bool = False
-    pattern: str | None = None  # full-match regex for non-empty str values
+    # Full-match regex for non-empty str values, checked by pandas' vectorised ``str.fullmatch``, which
+    # runs RE2 on Arrow-backed strings and Python's ``re`` on objects: write patterns both read alike
+    # (``[0-9]``, not ``\d``, which is Unicode in ``re`` and ASCII in RE2).
+    pattern: str | None = None
     allowed: tuple[str, ...] | None = None
     description: str = ""
 
@@ -57,12 +59,15 @@ class Schema:
         return [c.name for c in self.columns]
 
 
+# Year and position within it, e.g. 2014-03: ASCII digits, as parse writes them.
+POLICY_ID_PATTERN = r"[0-9]{4}-[0-9]{2,}"
+
 _PANDAS_DTYPE = {"str": "str", "int": "int64", "Int64": "Int64", "float": "float64", "bool": "bool"}
 
 POLICIES = Schema(
     "policies",
     (
-        Column("policy_id", "str", unique=True, pattern=r"\d{4}-\d{2,}", description="year and position within it, e.g. 2014-03"),
+        Column("policy_id", "str", unique=True, pattern=POLICY_ID_PATTERN, description="year and position within it, e.g. 2014-03"),
         Column("year", "int", description="the year heading the policy stands under"),
         Column("title", "str", description="the policy's own name (heading line, or the 《》 name of its summary)"),
         Column("document_title", "str", description="formal title of the issuing document, inner titles restored; empty if none given"),
@@ -82,7 +87,7 @@ POLICIES = Schema(
 POLICY_ISSUERS = Schema(
     "policy_issuers",
     (
-        Column("policy_id", "str", pattern=r"\d{4}-\d{2,}"),
+        Column("policy_id", "str", pattern=POLICY_ID_PATTERN),
         Column("issuer", "str", description="canonical name from the issuer registry"),
         Column("role", "str", allowed=("lead", "joint")),
         Column("level", "str", description="黨中央, 全國人大, 國務院, 國務院部門, 議事協調機構, …"),
@@ -141,10 +146,10 @@ def validate(df: pd.DataFrame, schema: Schema, source: str | Path = "<table>") -
             dup = values[values.duplicated()].iloc[0]
             raise SchemaError(f"{source}: {schema.name}.{col.name} repeats {dup!r}")
         if col.pattern is not None:
-            rx = re.compile(col.pattern)
-            bad = [v for v in values.dropna() if v and not rx.fullmatch(v)]
-            if bad:
-                raise SchemaError(f"{source}: {schema.name}.{col.name} value {bad[0]!r} does not match {col.pattern}")
+            checked = values.notna() & (values != "")
+            bad = values[checked & ~values.str.fullmatch(col.pattern).fillna(True).astype(bool)]
+            if len(bad):
+                raise SchemaError(f"{source}: {schema.name}.{col.name} value {bad.iloc[0]!r} does not match {col.pattern}")
         if col.allowed is not None:
             bad = sorted(set(values.dropna()) - set(col.allowed))
             if bad:
