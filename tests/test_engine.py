@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from analysis import config
+from analysis import engine as engine_module
 from analysis.engine import (
     Engine,
     add_engine_arguments,
@@ -153,6 +154,48 @@ def test_map_partitions_keeps_order_with_workers():
 
 def _first_id(part: pd.DataFrame) -> str:
     return part["policy_id"].iloc[0]
+
+
+def test_partitions_keep_dtypes_and_read_many_chunks_like_one():
+    policies = _synthetic(90, seed=4)
+    chunked = pa.Table.from_batches(pa.Table.from_pandas(policies.iloc[::-1], preserve_index=False).to_batches(max_chunksize=7)).to_pandas()
+    assert chunked["text"].array._pa_array.num_chunks > 10  # Arrow-backed, as read_policy_columns gives it
+    plain, gathered = partition_policies(policies, 20), partition_policies(chunked, 20)
+    assert len(plain) == len(gathered) == 5
+    for a, b in zip(plain, gathered):
+        assert a.dtypes.tolist() == policies.dtypes.tolist()
+        pd.testing.assert_frame_equal(a.astype(object), b.astype(object))
+        assert a["policy_id"].is_monotonic_increasing
+
+
+def test_fork_workers_hand_tables_back_through_files_they_clean_up(tmp_path, segmenter, monkeypatch):
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    monkeypatch.setattr(engine_module, "_SHM", shm)
+    monkeypatch.setattr(engine_module, "_SHM_ROOM", 0)
+    policies = _synthetic(60, seed=6)
+    spooled = []
+    real_unspool = engine_module._unspool
+    monkeypatch.setattr(engine_module, "_unspool", lambda r: (spooled.append(r), real_unspool(r))[1])
+    got = pa.concat_tables(iter_tokens(policies, segmenter, Engine(workers=2, partition_size=10)))
+    assert len(spooled) == 6 and all(isinstance(r, engine_module._Spooled) and r.path.startswith(str(shm)) for r in spooled)
+    assert got.equals(pa.concat_tables(iter_tokens(policies, segmenter, Engine(partition_size=10))))
+    assert list(shm.iterdir()) == []  # every file unlinked once mapped, the folder removed
+    # a consumer that stops early leaves nothing behind either
+    pieces = iter_tokens(policies, segmenter, Engine(workers=2, partition_size=10))
+    next(pieces)
+    pieces.close()
+    assert list(shm.iterdir()) == []
+
+
+def test_a_table_the_spool_cannot_take_goes_through_the_pipe(tmp_path, segmenter):
+    table = next(iter_tokens(EDGE, segmenter))
+    assert engine_module._spool(table, str(tmp_path / "no-such-folder" / "0.arrow")) is table
+    assert engine_module._spool("not a table", str(tmp_path / "1.arrow")) == "not a table"
+    spooled = engine_module._spool(table, str(tmp_path / "2.arrow"))
+    assert isinstance(spooled, engine_module._Spooled)
+    assert engine_module._unspool(spooled).equals(table)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_streamed_parquet_has_the_bytes_of_write_tables(tmp_path, segmenter):
