@@ -213,6 +213,15 @@ def test_streamed_parquet_has_the_bytes_of_write_tables(tmp_path, segmenter):
     write_parquet_stream(b, iter_tokens(policies, segmenter, Engine(partition_size=11)), TOKENS, row_group_rows=1000)
     assert a.read_bytes() == b.read_bytes()
     assert pd.read_parquet(b).equals(pd.read_parquet(reference))
+    # row groups carry the sort key's range (readers skip groups by policy_id), and no other statistics
+    import pyarrow.parquet as pq
+
+    groups = pq.ParquetFile(b).metadata
+    assert groups.num_row_groups > 1
+    for g in range(groups.num_row_groups):
+        stats = [groups.row_group(g).column(c).statistics for c in range(5)]
+        assert stats[0].has_min_max and stats[0].min <= stats[0].max
+        assert all(s is None or not s.has_min_max for s in stats[1:])
 
 
 def test_arrow_pieces_are_checked_against_the_schema(tmp_path, segmenter):

@@ -512,7 +512,7 @@ def write_parquet_stream(path: str | Path, frames: Iterable[Any], schema: Any | 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .tables import validate
+    from .tables import parquet_options, validate
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -530,7 +530,7 @@ def write_parquet_stream(path: str | Path, frames: Iterable[Any], schema: Any | 
             else:
                 table = pa.Table.from_pandas(frame if schema is None else validate(frame, schema, path), preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(tmp, table.schema, **parquet_options(table.schema.names))
             pending.append(table)
             pending_rows += table.num_rows
             rows += table.num_rows

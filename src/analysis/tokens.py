@@ -38,7 +38,7 @@ from .docnumber import find_doc_numbers
 from .errors import InputError
 from .script import to_simplified
 from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, rjieba_for, write_parquet_stream
-from .tables import TOKENS, read_policy_columns, validate, write_bytes_atomically
+from .tables import TOKENS, copy_file_atomically, read_policy_columns, validate
 
 DEFAULT_USERDICT = config.RESOURCES_DIR / "userdict.txt"
 DEFAULT_STOPWORDS = config.RESOURCES_DIR / "stopwords.txt"
@@ -52,8 +52,9 @@ CACHE_DIRNAME = ".cache"
 # would inflate the total and shift segmentation elsewhere.
 DEFAULT_USER_FREQ = 100_000
 
-# Bump when the token rows for the same texts and dictionaries would change (invalidates caches).
-_CACHE_FORMAT = 1
+# Bump when the token rows or the bytes of the file for the same texts and dictionaries would change
+# (invalidates caches; 2: statistics for policy_id only).
+_CACHE_FORMAT = 2
 
 # Numbers in either notation: Arabic/full-width digits with separators, or Chinese numerals only.
 _NUMBER = re.compile(r"[0-9０-９.．,，%％\-－/:：~～]+|[零〇一二三四五六七八九十百千万亿两]+")
@@ -312,5 +313,5 @@ def run(args: argparse.Namespace) -> int:
     policies = read_policy_columns(data_dir, ["policy_id", "text"])
     segmenter = load_segmenter(args.userdict, args.stopwords, hmm=args.hmm)
     cached = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME, engine_from_args(args))
-    write_bytes_atomically([(data_dir / config.TOKENS_FILE, cached.read_bytes())])
+    copy_file_atomically(cached, data_dir / config.TOKENS_FILE)
     return 0
