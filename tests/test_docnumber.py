@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.config import PROJ_ROOT
-from analysis.docnumber import DocNumber, chinese_numeral_to_int, find_doc_numbers, parse_doc_number
+from analysis.docnumber import DocNumber, chinese_numeral_to_int, doc_number_spans, find_doc_numbers, parse_doc_number
+from analysis.script import to_simplified
 
 SEED = PROJ_ROOT / "data" / "raw" / "egov_policies_2013_2019.txt"
 
@@ -202,6 +203,7 @@ def test_find_in_context(text: str, expected: list[tuple[str, str]]) -> None:
 )
 def test_find_negatives(text: str) -> None:
     assert find_doc_numbers(text) == []
+    assert doc_number_spans(to_simplified(text)) == []
 
 
 def test_docnumber_is_frozen() -> None:
@@ -244,8 +246,6 @@ def test_seed_numbers() -> None:
 
 
 def test_seed_numbers_same_in_simplified() -> None:
-    from analysis.script import to_simplified
-
     text = SEED.read_text(encoding="utf-8-sig")
     traditional = find_doc_numbers(text)
     simplified = find_doc_numbers(to_simplified(text))
@@ -266,7 +266,10 @@ _ALPHABET = "國国辦办發发函令第號号年中華人民共和主席務院�
 @given(st.text(alphabet=_ALPHABET, max_size=60) | st.text(max_size=60))
 def test_find_never_raises_and_offsets_slice(text: str) -> None:
     previous_end = 0
-    for d in find_doc_numbers(text):
+    numbers = find_doc_numbers(text)
+    # the spans-only view (what the tokens stage masks with) is the same scan
+    assert sorted(doc_number_spans(to_simplified(text))) == [(d.start, d.end) for d in numbers]
+    for d in numbers:
         assert text[d.start : d.end] == d.raw
         assert d.start >= previous_end  # in order, not overlapping
         previous_end = d.end

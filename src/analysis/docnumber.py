@@ -28,11 +28,12 @@ its own code (``國務院辦公廳國辦發〔2014〕66號``) cannot be told apa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .script import to_simplified
 
-__all__ = ["DocNumber", "chinese_numeral_to_int", "find_doc_numbers", "parse_doc_number"]
+__all__ = ["DocNumber", "chinese_numeral_to_int", "doc_number_spans", "find_doc_numbers", "parse_doc_number"]
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,28 @@ def find_doc_numbers(text: str, simplified: str | None = None) -> list[DocNumber
     """
     if simplified is None:
         simplified = to_simplified(text)
-    found: list[DocNumber] = []
+    found = []
+    for start, prefix_start, prefix_end, m in _scan(simplified):
+        if m.re is _ORDER:
+            year, serial = (int(m.group("year")) if m.group("year") else None), _int(m.group("serial"))
+        else:
+            year, serial = _int(m.group("year")), _int(m.group("serial") or m.group("cn_serial"))
+        found.append(DocNumber(raw=text[start : m.end()], prefix=text[prefix_start:prefix_end], year=year, serial=serial, start=start, end=m.end()))
+    found.sort(key=lambda d: d.start)
+    return found
 
+
+def doc_number_spans(simplified: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every number :func:`find_doc_numbers` finds in the text whose Simplified
+    copy is ``simplified`` (not sorted): what callers that only mask numbers need, without building
+    a :class:`DocNumber` per match."""
+    return [(start, m.end()) for start, _, _, m in _scan(simplified)]
+
+
+def _scan(simplified: str) -> Iterator[tuple[int, int, int, re.Match[str]]]:
+    """``(start, prefix_start, prefix_end, match)`` of every document number in ``simplified``:
+    orders first, then bracketed numbers, each in order of appearance. A serial in Chinese numerals
+    that does not read as a number (第十十号) is not a number."""
     # Orders first: 国务院令第716号 has no bracket, and its span must not be re-read as anything else.
     taken: list[tuple[int, int]] = []
     floor = 0
@@ -266,21 +287,9 @@ def find_doc_numbers(text: str, simplified: str | None = None) -> list[DocNumber
             prefix_start += len(_STATE_NAME)
         if prefix_end - prefix_start > _MAX_ORDER_PREFIX:
             start = prefix_start = prefix_end - _MAX_ORDER_PREFIX
-        year = int(m.group("year")) if m.group("year") else None
-        try:
-            serial = _int(m.group("serial"))
-        except ValueError:  # ill-formed Chinese numeral (第十十号): not a number
+        if not _reads_as_number(m.group("serial")):
             continue
-        found.append(
-            DocNumber(
-                raw=text[start : m.end()],
-                prefix=text[prefix_start:prefix_end],
-                year=year,
-                serial=serial,
-                start=start,
-                end=m.end(),
-            )
-        )
+        yield start, prefix_start, prefix_end, m
         taken.append((start, m.end()))
 
     floor = searched = 0
@@ -294,27 +303,25 @@ def find_doc_numbers(text: str, simplified: str | None = None) -> list[DocNumber
         floor = m.end()  # as a scan from the left would, a rejected match still consumes its text
         if not _accept_bracketed(m, simplified):
             continue
-        run = simplified[run_start:prefix_end]
-        start = run_start + _peel_prose(run, keep=1)
-        start = max(start, prefix_end - _MAX_PREFIX)
-        if any(a < m.end() and start < b for a, b in taken):
+        start = max(run_start + _peel_prose(simplified[run_start:prefix_end], keep=1), prefix_end - _MAX_PREFIX)
+        if taken and any(a < m.end() and start < b for a, b in taken):
             continue
-        try:
-            year, serial = _int(m.group("year")), _int(m.group("serial") or m.group("cn_serial"))
-        except ValueError:  # ill-formed Chinese numeral (〔2014〕十十号): not a number
+        # the year's grammar admits only digits and digit-by-digit numerals (二〇一四): always a number
+        if m.group("cn_serial") is not None and not _reads_as_number(m.group("cn_serial")):
             continue
-        found.append(
-            DocNumber(
-                raw=text[start : m.end()],
-                prefix=text[start:prefix_end],
-                year=year,
-                serial=serial,
-                start=start,
-                end=m.end(),
-            )
-        )
-    found.sort(key=lambda d: d.start)
-    return found
+        yield start, start, prefix_end, m
+
+
+def _reads_as_number(serial: str) -> bool:
+    """Whether a serial (digits, or Chinese numerals such as 五十三) reads as a number: ill-formed
+    numerals (十十, 五三十) do not."""
+    if _DIGITS_ONLY.fullmatch(serial):
+        return True
+    try:
+        _int(serial)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_doc_number(s: str) -> DocNumber | None:

@@ -312,7 +312,7 @@ def tokenize_partition_arrow(policies: pd.DataFrame, segmenter: Any) -> Any:
     """
     import pyarrow as pa
 
-    from .docnumber import find_doc_numbers
+    from .docnumber import doc_number_spans
 
     pairs = sorted(zip(policies["policy_id"].tolist(), policies["text"].tolist(), strict=True))
     ids = [p for p, _ in pairs]
@@ -342,7 +342,7 @@ def tokenize_partition_arrow(policies: pd.DataFrame, segmenter: Any) -> Any:
     encoded = simplified_tokens.dictionary_encode()
     rule = np.array([segmenter.is_keyword(w) for w in encoded.dictionary.to_pylist()], dtype=bool)
     keyword = rule[encoded.indices.to_numpy(zero_copy_only=False)] if len(rule) else np.zeros(0, bool)
-    keyword &= ~_inside_doc_numbers(find_doc_numbers(original, simplified), starts, ends)
+    keyword &= ~_inside_doc_numbers(doc_number_spans(simplified), starts, ends)
     columns = [
         pa.array(ids, type=pa.string()).take(pa.array(owner, type=pa.int64())),
         tokens.cast(pa.string()),
@@ -399,8 +399,8 @@ def _tokenize_alone(ids: list[str], texts: list[str], segmenter: Any) -> pd.Data
     return tokenize_policies(pd.DataFrame({"policy_id": ids, "text": texts}), segmenter)
 
 
-def _inside_doc_numbers(numbers: Sequence[Any], starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Whether each token ``[start, end)`` overlaps one of the document numbers (``.start``/``.end``).
+def _inside_doc_numbers(numbers: Sequence[tuple[int, int]], starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each token ``[start, end)`` overlaps one of the document numbers' ``(start, end)`` spans.
 
     The numbers are found once in the joined partition text: no part of a number's grammar (CJK
     prefix, blanks other than line breaks, brackets, digits, numerals, 號, 令) matches a line break,
@@ -409,7 +409,7 @@ def _inside_doc_numbers(numbers: Sequence[Any], starts: np.ndarray, ends: np.nda
     """
     if not numbers:
         return np.zeros(len(starts), dtype=bool)
-    spans = sorted((d.start, d.end) for d in numbers)
+    spans = sorted(numbers)
     span_starts = np.array([a for a, _ in spans], dtype=np.int64)
     span_ends = np.maximum.accumulate(np.array([b for _, b in spans], dtype=np.int64))
     # The last span starting before a token's end overlaps it iff the furthest end so far passes the token's start.

@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from . import config
-from .docnumber import find_doc_numbers
+from .docnumber import doc_number_spans
 from .errors import InputError
 from .script import to_simplified
 from .engine import Engine, add_engine_arguments, engine_from_args, iter_tokens, rjieba_for, write_parquet_stream
@@ -226,7 +226,7 @@ def tokenize_text(text: str, segmenter: Segmenter) -> list[tuple[str, int, int, 
     never keywords: organ codes such as 國辦發 or 高技 are references, not ideas.
     """
     simplified = to_simplified(text)
-    spans = [(d.start, d.end) for d in find_doc_numbers(text, simplified)]
+    spans = doc_number_spans(simplified)
     return [
         (text[s:e], s, e, segmenter.is_keyword(w) and not any(a < e and s < b for a, b in spans))
         for w, s, e in segmenter.segment(simplified)
