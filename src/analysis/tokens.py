@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
@@ -310,8 +311,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Segment ``DIR/policies.csv`` and write ``DIR/tokens.parquet`` atomically."""
     data_dir = Path(args.dir)
-    policies = read_policy_columns(data_dir, ["policy_id", "text"])
     segmenter = load_segmenter(args.userdict, args.stopwords, hmm=args.hmm)
+    with ThreadPoolExecutor(1) as background:
+        # jieba's dictionary loads (0.1-0.2 s, holding the GIL) while Arrow reads the table (releasing it)
+        built = background.submit(rjieba_for, segmenter)
+        policies = read_policy_columns(data_dir, ["policy_id", "text"])
+        built.result()
     cached = cached_tokens_path(policies, segmenter, data_dir / CACHE_DIRNAME, engine_from_args(args))
     copy_file_atomically(cached, data_dir / config.TOKENS_FILE)
     return 0
