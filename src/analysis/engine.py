@@ -124,11 +124,12 @@ class Partitions(Sequence[pd.DataFrame]):
     def __init__(self, policies: pd.DataFrame, size: int) -> None:
         import pyarrow as pa
 
-        self.table = pa.Table.from_pandas(policies, preserve_index=False)
+        table = pa.Table.from_pandas(policies, preserve_index=False)
         ids = np.asarray(policies["policy_id"].tolist(), dtype=object)
         self.order = np.argsort(ids, kind="stable") if len(ids) else np.zeros(0, dtype=np.int64)
         self.size = size
-        self.batches = self.table.to_batches()
+        self.schema = table.schema
+        self.batches = table.to_batches()
         self.batch_starts = np.cumsum([0, *(b.num_rows for b in self.batches)])
 
     def __len__(self) -> int:
@@ -144,7 +145,7 @@ class Partitions(Sequence[pd.DataFrame]):
         ascending = np.sort(rows)
         batch = np.searchsorted(self.batch_starts, ascending, side="right") - 1
         pieces = [self.batches[b].take(pa.array(ascending[batch == b] - self.batch_starts[b])) for b in np.unique(batch)]
-        gathered = pa.Table.from_batches(pieces, self.table.schema)
+        gathered = pa.Table.from_batches(pieces, self.schema)
         # back from ascending row numbers to the partition's policy_id order
         return gathered.take(pa.array(np.searchsorted(ascending, rows))).to_pandas()
 
