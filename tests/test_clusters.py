@@ -279,6 +279,38 @@ def test_silhouette_from_distances_equals_silhouette_score() -> None:
         assert got == pytest.approx(want, abs=1e-12)
 
 
+def test_small_corpus_silhouette_is_silhouette_score_exactly() -> None:
+    # one distance matrix serves every k; the values must be sklearn's own, bit for bit (committed results)
+    from sklearn.metrics import silhouette_score
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 10))
+    distances = clusters._cosine_distances(x, large=False)
+    for k in (2, 3, 7):
+        labels = rng.integers(0, k, size=400)
+        labels[:2] = k  # a pair of their own
+        assert clusters._silhouette(labels, distances, large=False) == silhouette_score(x, labels, metric="cosine")
+    assert np.isnan(clusters._silhouette(np.zeros(400, dtype=int), distances, large=False))
+
+
+def test_kmeans_fits_in_threads_equal_sequential_fits() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(6)
+    x = np.vstack([rng.normal(loc=c, size=(150, 8)) for c in (0.0, 0.6, 1.2)])
+    params = clusters.ClusterParams(seeds=6)
+    with threadpool_limits(1):
+        sequential = [clusters._kmeans(4, params.random_state + r, params, len(x)).fit(x) for r in range(params.seeds)]
+    with ThreadPoolExecutor(3) as pool:
+        threaded = clusters._seed_models(x, 4, params, len(x), pool)
+    assert len(threaded) == params.seeds
+    for a, b in zip(sequential, threaded):
+        assert np.array_equal(a.labels_, b.labels_) and np.array_equal(a.cluster_centers_, b.cluster_centers_)
+        assert a.inertia_ == b.inertia_
+
+
 def test_coassociation_counts_shared_clusters() -> None:
     runs = np.array([[0, 0, 1, 1], [0, 1, 1, 1], [2, 2, 2, 0]])
     co = clusters._coassociation(runs)
