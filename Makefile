@@ -21,7 +21,7 @@ PROC := data/processed
 TABLES := reports/tables
 FIGURES := reports/figures
 PKG := src/analysis
-CORE_SRC := $(PKG)/__init__.py $(PKG)/config.py $(PKG)/tables.py $(PKG)/errors.py $(PKG)/script.py
+CORE_SRC := $(PKG)/__init__.py $(PKG)/config.py $(PKG)/tables.py $(PKG)/errors.py $(PKG)/script.py $(PKG)/engine.py $(PKG)/progress.py
 PLOT_SRC := $(wildcard $(PKG)/plots/__init__.py)
 
 PARSE_SRC := $(CORE_SRC) $(wildcard $(PKG)/parse.py $(PKG)/decode.py $(PKG)/docnumber.py $(PKG)/registry.py $(PKG)/resources/issuers.csv $(PKG)/resources/policy_types.txt)

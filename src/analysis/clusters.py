@@ -60,8 +60,8 @@ its random streams and results. On both paths the independent KMeans fits of one
 run side by side, one thread per core, each fit on one OpenMP thread, so a model does not depend on
 the machine's core count; and every embedding's cosine distance matrix is computed once for the
 silhouettes of all ks (on the small path exactly the blocks ``silhouette_score`` computes, so its
-values are unchanged): 5,000 policies take 46 s instead of 75 s. Above ``hashing_vocabulary`` distinct terms (default 200,000) the
-columns are hashed (each key once with ``HashingVectorizer``'s hash, 2**20 features; then
+values are unchanged): 5,000 policies take 42 s instead of 75 s. Above ``hashing_vocabulary``
+distinct terms (default 200,000) the columns are hashed (each key once with ``HashingVectorizer``'s hash, 2**20 features; then
 ``TfidfTransformer``); top terms still come from the codes.
 """
 
@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -81,6 +80,7 @@ import pandas as pd
 from scipy import sparse
 
 from . import config
+from .engine import available_cores
 from .errors import InputError
 from .keywords import display_forms
 from .progress import progress
@@ -462,10 +462,6 @@ def _fit(model, x: np.ndarray):
         return model.fit(x)
 
 
-def _fit_threads() -> int:
-    """Threads fitting KMeans side by side: one per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
 
 def _labelings(models: list, x: np.ndarray) -> np.ndarray:
     """Runs × rows: each model's labels for the rows of ``x``."""
@@ -550,7 +546,7 @@ def select_k(tfidf: sparse.csr_matrix, params: ClusterParams) -> _Evidence:
     # One thread per fit: every fit here is sample-sized (the LSA basis too); there OpenMP/BLAS start-up
     # and, on a shared machine, threads waiting for each other cost far more than a second thread
     # gains. Independent fits run side by side instead (_seed_models).
-    with threadpool_limits(1), ThreadPoolExecutor(_fit_threads()) as pool:
+    with threadpool_limits(1), ThreadPoolExecutor(available_cores()) as pool:
         x = embed(tfidf, params, n_comp)
         xs = x[rows]
         nulls = [embed(_permuted(sample, rng, vectorised=large), params, n_comp) for _ in range(params.null_draws)]
