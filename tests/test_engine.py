@@ -159,7 +159,7 @@ def _first_id(part: pd.DataFrame) -> str:
 def test_partitions_keep_dtypes_and_read_many_chunks_like_one():
     policies = _synthetic(90, seed=4)
     chunked = pa.Table.from_batches(pa.Table.from_pandas(policies.iloc[::-1], preserve_index=False).to_batches(max_chunksize=7)).to_pandas()
-    assert chunked["text"].array._pa_array.num_chunks > 10  # Arrow-backed, as read_policy_columns gives it
+    assert pa.chunked_array(chunked["text"].array).num_chunks > 10  # Arrow-backed, as read_policy_columns gives it
     plain, gathered = partition_policies(policies, 20), partition_policies(chunked, 20)
     assert len(plain) == len(gathered) == 5
     for a, b in zip(plain, gathered):
